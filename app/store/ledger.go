@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// LedgerEntry is one append-only change with its cause.
+type LedgerEntry struct {
+	ID             int64 `gorm:"primaryKey"`
+	ShopID         int64
+	SubjectType    string
+	SubjectID      int64
+	Kind           string
+	FromStatus     string
+	ToStatus       string
+	AmountMinor    int64
+	Currency       string
+	CauseType      string
+	CauseID        string
+	IdempotencyKey *string
+	Detail         json.RawMessage `gorm:"type:jsonb"`
+	CreatedAt      time.Time
+}
+
+// TableName pins the table.
+func (LedgerEntry) TableName() string { return "ledger_entries" }
+
+// AppendLedger writes e unless an entry with the same idempotency key exists
+// for the shop; it reports whether a row was written.
+func (s *Store) AppendLedger(ctx context.Context, e *LedgerEntry) (bool, error) {
+	if len(e.Detail) == 0 {
+		e.Detail = json.RawMessage(`{}`)
+	}
+	res := s.conn(ctx).Exec(`INSERT INTO ledger_entries
+		(shop_id, subject_type, subject_id, kind, from_status, to_status, amount_minor, currency, cause_type, cause_id, idempotency_key, detail, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (shop_id, idempotency_key) DO NOTHING`,
+		e.ShopID, e.SubjectType, e.SubjectID, e.Kind, e.FromStatus, e.ToStatus, e.AmountMinor, e.Currency, e.CauseType, e.CauseID, e.IdempotencyKey, string(e.Detail), e.CreatedAt)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: append ledger: %w", TranslateError(res.Error))
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// AuditEvent records who did what.
+type AuditEvent struct {
+	ID        int64 `gorm:"primaryKey"`
+	ShopID    *int64
+	ActorType string
+	ActorID   string
+	Action    string
+	Target    string
+	Detail    json.RawMessage `gorm:"type:jsonb"`
+	CreatedAt time.Time
+}
+
+// TableName pins the table.
+func (AuditEvent) TableName() string { return "audit_events" }
+
+// Audit appends an audit event.
+func (s *Store) Audit(ctx context.Context, e *AuditEvent) error {
+	if len(e.Detail) == 0 {
+		e.Detail = json.RawMessage(`{}`)
+	}
+	return TranslateError(s.conn(ctx).Create(e).Error)
+}

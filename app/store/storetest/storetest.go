@@ -1,0 +1,111 @@
+// Package storetest gives tests a throwaway, migrated PostgreSQL database and
+// a Redis address. When either service is missing the test fails with a clear
+// message; it never skips.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/coupontrail/coupontrail/app/store"
+	"github.com/coupontrail/coupontrail/migrations"
+)
+
+// AdminDSN is the server tests create their databases on: TEST_DATABASE_URL,
+// else DATABASE_URL, else the local default.
+func AdminDSN() string {
+	for _, k := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// RedisURL is the Redis tests use: TEST_REDIS_URL, else REDIS_URL, else local.
+func RedisURL() string {
+	for _, k := range []string{"TEST_REDIS_URL", "REDIS_URL"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// NewDatabase creates a fresh database, migrates it and drops it when the test
+// ends. It returns the DSN of the new database.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	admin := AdminDSN()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "ct_test_" + hex.EncodeToString(b[:])
+	if err := store.CreateDatabase(ctx, admin, name); err != nil {
+		t.Fatalf("PostgreSQL is required for this test and is not usable at %s: %v (start it, or set TEST_DATABASE_URL)", redact(admin), err)
+	}
+	dsn, err := store.WithDatabase(admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := store.DropDatabase(ctx, admin, name); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	s, err := store.Open(ctx, dsn, store.Options{MaxOpenConns: 4, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx, migrations.FS, "up"); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return dsn
+}
+
+// New returns a Store on a fresh migrated database, closed at test end.
+func New(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	dsn := NewDatabase(t)
+	s, err := store.Open(context.Background(), dsn, store.Options{MaxOpenConns: 20, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, dsn
+}
+
+// RequireRedis fails the test when Redis does not answer and returns its URL.
+func RequireRedis(t testing.TB) string {
+	t.Helper()
+	u := RedisURL()
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatalf("bad redis url %q: %v", u, err)
+	}
+	c, err := net.DialTimeout("tcp", pu.Host, 2*time.Second)
+	if err != nil {
+		t.Fatalf("Redis is required for this test and is not reachable at %s: %v (start it, or set TEST_REDIS_URL)", pu.Host, err)
+	}
+	_ = c.Close()
+	return u
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "DATABASE_URL"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,136 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/coupontrail/coupontrail/app/store"
+)
+
+// maxDeliveryAttempts bounds how often one delivery is tried before it is
+// marked failed and shown to the operator.
+const maxDeliveryAttempts = 10
+
+// ErrMalformed marks a payload that is signed but cannot be used; the delivery
+// is marked failed with the reason and never retried.
+var ErrMalformed = errors.New("malformed payload")
+
+// errIgnore marks a delivery the app has nothing to do with.
+var errIgnore = errors.New("ignored")
+
+// TopicHandler processes one delivery inside the transaction carried by ctx.
+// Returning nil marks it processed, ErrMalformed (wrapped) failed; any other
+// error rolls the work back and retries.
+type TopicHandler func(ctx context.Context, d *store.Delivery) error
+
+func (j *Jobs) handleWebhookProcess(ctx context.Context, t *asynq.Task) error {
+	var p WebhookProcessPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	var firstErr error
+	for _, id := range p.DeliveryIDs {
+		if err := j.ProcessDelivery(ctx, id); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// ProcessDelivery processes one recorded delivery exactly once: the row lock,
+// the topic's work and the final status commit in one transaction.
+func (j *Jobs) ProcessDelivery(ctx context.Context, id int64) error {
+	var topic string
+	var status string
+	err := j.Store.InTx(ctx, func(ctx context.Context) error {
+		d, err := j.Store.LockPendingDelivery(ctx, id)
+		if err != nil {
+			return err
+		}
+		topic = d.Topic
+		h, ok := j.topics[d.Topic]
+		if !ok {
+			status = store.DeliveryIgnored
+			return j.Store.FinishDelivery(ctx, id, store.DeliveryIgnored, "no handler for topic "+d.Topic, j.Now())
+		}
+		herr := h(ctx, d)
+		switch {
+		case herr == nil:
+			status = store.DeliveryProcessed
+			return j.Store.FinishDelivery(ctx, id, store.DeliveryProcessed, "", j.Now())
+		case errors.Is(herr, errIgnore):
+			status = store.DeliveryIgnored
+			return j.Store.FinishDelivery(ctx, id, store.DeliveryIgnored, herr.Error(), j.Now())
+		case errors.Is(herr, ErrMalformed):
+			status = store.DeliveryFailed
+			return malformedError{herr}
+		default:
+			return herr
+		}
+	})
+	var me malformedError
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
+		return nil // done already, or another worker holds it
+	case errors.As(err, &me):
+		// The work rolled back; record the failure on its own.
+		if ferr := j.Store.FinishDelivery(ctx, id, store.DeliveryFailed, me.err.Error(), j.Now()); ferr != nil {
+			return ferr
+		}
+		j.Log.WarnContext(ctx, "webhook payload rejected", "delivery_id", id, "topic", topic, "err", me.err)
+	default:
+		if aerr := j.Store.RecordDeliveryAttempt(ctx, id, err.Error(), maxDeliveryAttempts, j.Now()); aerr != nil {
+			j.Log.ErrorContext(ctx, "record delivery attempt", "delivery_id", id, "err", aerr)
+		}
+		if j.Metrics != nil {
+			j.Metrics.WebhookOutcomes.WithLabelValues(topic, "retry").Inc()
+		}
+		return fmt.Errorf("process delivery %d (%s): %w", id, topic, err)
+	}
+	if j.Metrics != nil && status != "" {
+		j.Metrics.WebhookOutcomes.WithLabelValues(topic, status).Inc()
+	}
+	return nil
+}
+
+type malformedError struct{ err error }
+
+func (m malformedError) Error() string { return m.err.Error() }
+
+// handleWebhookSweep re-enqueues deliveries that were recorded but never
+// processed (Redis was down at intake, or a worker died mid-job).
+func (j *Jobs) handleWebhookSweep(ctx context.Context, _ *asynq.Task) error {
+	_, err := j.SweepDeliveries(ctx, 30*time.Second)
+	return err
+}
+
+// SweepDeliveries enqueues processing for deliveries waiting longer than
+// minAge and returns how many it handed out.
+func (j *Jobs) SweepDeliveries(ctx context.Context, minAge time.Duration) (int, error) {
+	total := 0
+	var after int64
+	for {
+		ids, err := j.Store.StaleDeliveries(ctx, j.Now().Add(-minAge), after, 5000)
+		if err != nil {
+			return total, err
+		}
+		for i := 0; i < len(ids); i += 100 {
+			batch := ids[i:min(i+100, len(ids))]
+			taskID := fmt.Sprintf("sweep:%d-%d", batch[0], batch[len(batch)-1])
+			if err := EnqueueDeliveries(ctx, j.Client, batch, asynq.TaskID(taskID)); err != nil {
+				return total, err
+			}
+			total += len(batch)
+		}
+		if len(ids) < 5000 {
+			return total, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
