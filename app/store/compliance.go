@@ -95,4 +95,3 @@ func (s *Store) RedactCustomer(ctx context.Context, shopID int64, domain string,
 	}
 	return total, nil
 }
-

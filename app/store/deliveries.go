@@ -10,10 +10,10 @@ import (
 
 // Delivery statuses of the webhook inbox.
 const (
-	DeliveryReceived   = "received"
-		DeliveryProcessed  = "processed"
-	DeliveryFailed     = "failed"
-	DeliveryIgnored    = "ignored"
+	DeliveryReceived  = "received"
+	DeliveryProcessed = "processed"
+	DeliveryFailed    = "failed"
+	DeliveryIgnored   = "ignored"
 )
 
 // NewDelivery is one verified webhook to record.
