@@ -158,11 +158,7 @@ func (a *App) runProcesses(ctx context.Context, serve, work bool) error {
 
 	var srv *http.Server
 	if serve {
-		a.intake = webhooks.New(webhooks.Options{
-			Secrets: a.webhookSecrets(), BodyLimit: a.cfg.WebhookBodyLimit, Recorder: a.store,
-			Enqueue: func(ctx context.Context, ids []int64) error { return jobs.EnqueueDeliveries(ctx, a.queue, ids) },
-			Log:     a.log, Metrics: a.metrics, Now: a.now,
-		})
+		a.startIntake()
 		e := a.newEcho()
 		srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
@@ -178,21 +174,12 @@ func (a *App) runProcesses(ctx context.Context, serve, work bool) error {
 			}
 		}()
 	}
-	var asrv *asynq.Server
-	var sched *asynq.Scheduler
+	stopWorker := func() {}
 	if work {
-		asrv = jobs.NewServer(a.redisOpt, jobs.ServerOptions{Concurrency: a.cfg.WorkerConcurrency, ShutdownTimeout: a.cfg.ShutdownTimeout, Logger: a.log, Metrics: a.metrics})
-		if err := asrv.Start(a.jobs.NewMux()); err != nil {
-			return fmt.Errorf("worker: %w", err)
-		}
 		var err error
-		if sched, err = jobs.NewScheduler(a.redisOpt, a.log); err != nil {
+		if stopWorker, err = a.startWorker(true); err != nil {
 			return err
 		}
-		if err := sched.Start(); err != nil {
-			return fmt.Errorf("scheduler: %w", err)
-		}
-		a.log.Info("worker started", "concurrency", a.cfg.WorkerConcurrency)
 	}
 
 	var runErr error
@@ -210,17 +197,49 @@ func (a *App) runProcesses(ctx context.Context, serve, work bool) error {
 		}
 		a.intake.Close()
 	}
-	if sched != nil {
-		sched.Shutdown()
-	}
-	if asrv != nil {
-		// Waits up to ShutdownTimeout for running jobs; unfinished ones go
-		// back to the queue (and their rows stay pending in PostgreSQL).
-		asrv.Shutdown()
-	}
+	stopWorker()
 	wg.Wait()
 	a.log.Info("stopped")
 	return runErr
+}
+
+// startIntake builds the webhook intake (group committer).
+func (a *App) startIntake() {
+	a.intake = webhooks.New(webhooks.Options{
+		Secrets: a.webhookSecrets(), BodyLimit: a.cfg.WebhookBodyLimit, Recorder: a.store,
+		Enqueue: func(ctx context.Context, ids []int64) error { return jobs.EnqueueDeliveries(ctx, a.queue, ids) },
+		Log:     a.log, Metrics: a.metrics, Now: a.now,
+	})
+}
+
+// startWorker starts the asynq server (and the scheduler when withScheduler)
+// and returns the function that stops them: the scheduler first, then the
+// server, which waits up to SHUTDOWN_TIMEOUT for running jobs; unfinished
+// ones go back to the queue and their rows stay pending in PostgreSQL.
+func (a *App) startWorker(withScheduler bool) (func(), error) {
+	asrv := jobs.NewServer(a.redisOpt, jobs.ServerOptions{Concurrency: a.cfg.WorkerConcurrency, ShutdownTimeout: a.cfg.ShutdownTimeout, Logger: a.log, Metrics: a.metrics})
+	if err := asrv.Start(a.jobs.NewMux()); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	var sched *asynq.Scheduler
+	if withScheduler {
+		var err error
+		if sched, err = jobs.NewScheduler(a.redisOpt, a.log); err != nil {
+			asrv.Shutdown()
+			return nil, err
+		}
+		if err := sched.Start(); err != nil {
+			asrv.Shutdown()
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+	}
+	a.log.Info("worker started", "concurrency", a.cfg.WorkerConcurrency)
+	return func() {
+		if sched != nil {
+			sched.Shutdown()
+		}
+		asrv.Shutdown()
+	}, nil
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

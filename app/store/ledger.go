@@ -66,3 +66,10 @@ func (s *Store) Audit(ctx context.Context, e *AuditEvent) error {
 	}
 	return TranslateError(s.conn(ctx).Create(e).Error)
 }
+
+// CountAudit counts audit events with action (operators and tests).
+func (s *Store) CountAudit(ctx context.Context, action string) (int, error) {
+	var n int64
+	err := s.conn(ctx).Model(&AuditEvent{}).Where("action = ?", action).Count(&n).Error
+	return int(n), TranslateError(err)
+}

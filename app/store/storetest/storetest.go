@@ -7,12 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/coupontrail/coupontrail/app/store"
 	"github.com/coupontrail/coupontrail/migrations"
@@ -108,4 +111,51 @@ func redact(dsn string) string {
 		return "DATABASE_URL"
 	}
 	return u.Redacted()
+}
+
+// RedisDB reserves one of Redis's numbered databases (1-15) for the test,
+// flushes it, and returns a URL pointing at it, so that queues of tests
+// running in parallel (in other packages) never see each other's tasks. The
+// reservation is a key in database 0 that expires if the test dies.
+func RedisDB(t testing.TB) string {
+	t.Helper()
+	base := RequireRedis(t)
+	opt, err := redis.ParseURL(base)
+	if err != nil {
+		t.Fatalf("bad redis url: %v", err)
+	}
+	ctl := redis.NewClient(&redis.Options{Addr: opt.Addr, Password: opt.Password, DB: 0})
+	defer ctl.Close()
+	ctx := context.Background()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		for db := 1; db <= 15; db++ {
+			key := fmt.Sprintf("coupontrail:test-redis-db:%d", db)
+			ok, err := ctl.SetNX(ctx, key, os.Getpid(), 10*time.Minute).Result()
+			if err != nil {
+				t.Fatalf("Redis is required for this test: %v", err)
+			}
+			if !ok {
+				continue
+			}
+			c := redis.NewClient(&redis.Options{Addr: opt.Addr, Password: opt.Password, DB: db})
+			if err := c.FlushDB(ctx).Err(); err != nil {
+				t.Fatalf("flush redis db %d: %v", db, err)
+			}
+			_ = c.Close()
+			t.Cleanup(func() {
+				c := redis.NewClient(&redis.Options{Addr: opt.Addr, Password: opt.Password, DB: db})
+				_ = c.FlushDB(context.Background()).Err()
+				_ = c.Close()
+				ctl := redis.NewClient(&redis.Options{Addr: opt.Addr, Password: opt.Password, DB: 0})
+				_ = ctl.Del(context.Background(), key).Err()
+				_ = ctl.Close()
+			})
+			return fmt.Sprintf("redis://%s/%d", opt.Addr, db)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no free Redis test database (1-15) within 2 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
