@@ -226,3 +226,11 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// CountDeliveriesByWebhookIDs counts how many of ids are recorded (bench and
+// operator checks).
+func (s *Store) CountDeliveriesByWebhookIDs(ctx context.Context, ids []string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ANY($1)`, ids).Scan(&n)
+	return n, TranslateError(err)
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks plus load harnesses against the real binary.
+# Prints a table and writes bench/results.json. Expects .data/env sourced.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=bin/coupontrail
+OUT=bench/results.json
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+BENCH_DB=${DATABASE_URL%/*}/coupontrail_bench?sslmode=disable
+BENCH_DB=${BENCH_DB/\?sslmode=disable\?sslmode=disable/?sslmode=disable}
+export DATABASE_URL="$BENCH_DB"
+export SHOPIFY_API_SECRET=${SHOPIFY_API_SECRET:-coupontrail-bench-secret}
+export LOG_LEVEL=warn
+$BIN migrate --create-db up 2>/dev/null
+
+results=()
+
+# 1. Go micro-benchmarks (codes, HMAC, ...).
+go test -run '^$' -bench . -benchmem -benchtime=1x ./... 2>/dev/null | grep -E '^Benchmark' > "$TMP/gobench.txt" || true
+go test -run '^$' -bench . -benchmem ./... 2>/dev/null | grep -E '^Benchmark' > "$TMP/gobench.txt" || true
+
+# 2. Webhook intake: 50 connections, 15 s, signed 6-15 KB orders/create.
+HTTP_ADDR=127.0.0.1:18090 $BIN serve 2> "$TMP/serve.log" &
+for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18090/readyz >/dev/null 2>&1 && break; sleep 0.2; done
+go build -o "$TMP/webhookload" ./bench/webhookload
+"$TMP/webhookload" -url http://127.0.0.1:18090/webhooks -c 50 -d "${BENCH_SECONDS:-15}s" -db "$DATABASE_URL" > "$TMP/webhook.json"
+kill %1 2>/dev/null || true; wait %1 2>/dev/null || true
+results+=("$(cat "$TMP/webhook.json")")
+
+# Results: JSON and a table.
+{
+  echo '{"go_benchmarks":['
+  awk 'BEGIN{first=1} {printf "%s{\"name\":\"%s\",\"line\":\"%s\"}", (first?"":","), $1, $0; first=0}' "$TMP/gobench.txt" | sed 's/\t/ /g'
+  echo '],"harnesses":['
+  (IFS=,; echo "${results[*]}")
+  echo ']}'
+} > "$OUT"
+
+echo
+echo "== Go benchmarks"
+cat "$TMP/gobench.txt"
+echo
+echo "== Load harnesses"
+printf '%-18s %10s %9s %9s %9s %8s %10s\n' name req/s p50_ms p99_ms max_ms errors unacked
+for r in "${results[@]}"; do
+  python3 - "$r" <<'PY' 2>/dev/null || echo "$r"
+import json,sys
+r=json.loads(sys.argv[1])
+print("%-18s %10.0f %9.2f %9.2f %9.2f %8d %10d" % (r["name"], r["req_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"], r.get("acknowledged_without_row",0)))
+PY
+done
+echo
+echo "written: $OUT"
