@@ -20,6 +20,9 @@ import (
 	"github.com/coupontrail/coupontrail/app/config"
 	"github.com/coupontrail/coupontrail/app/metrics"
 	"github.com/coupontrail/coupontrail/app/secrets"
+	"github.com/coupontrail/coupontrail/app/shopify"
+	"github.com/coupontrail/coupontrail/app/shopify/admin"
+	"github.com/coupontrail/coupontrail/app/shops"
 	"github.com/coupontrail/coupontrail/app/store"
 	"github.com/coupontrail/coupontrail/jobs"
 	"github.com/coupontrail/coupontrail/migrations"
@@ -39,6 +42,7 @@ type App struct {
 	keyring   *secrets.Keyring
 	jobs      *jobs.Jobs
 	intake    *webhooks.Intake
+	shops     *shops.Service
 	now       func() time.Time
 }
 
@@ -72,7 +76,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, er
 		keyring:   kr,
 		now:       func() time.Time { return time.Now().UTC() },
 	}
-	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Log: log, Metrics: a.metrics, Now: a.now})
+	adminURL := shopify.AdminURLFunc(cfg.AdminURLTemplate)
+	httpc := &http.Client{Timeout: 30 * time.Second}
+	a.shops = &shops.Service{
+		Store: st, Keyring: kr, AdminURL: adminURL, APIVersion: cfg.ShopifyAPIVersion, HTTPClient: httpc, Log: log, Now: a.now,
+		Tokens:  &shopify.TokenClient{APIKey: cfg.ShopifyAPIKey, APISecret: cfg.ShopifyAPISecret, HTTP: httpc, AdminURL: adminURL, Now: a.now},
+		Limiter: admin.NewRedisLimiter(a.redis, "coupontrail:shopify-cost"),
+		Metrics: adminMetrics{a.metrics},
+	}
+	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Shops: a.shops, Log: log, Metrics: a.metrics, Now: a.now})
 	return a, nil
 }
 

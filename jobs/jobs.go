@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/coupontrail/coupontrail/app/metrics"
+	"github.com/coupontrail/coupontrail/app/shops"
 	"github.com/coupontrail/coupontrail/app/store"
 )
 
@@ -23,6 +24,7 @@ const (
 type Deps struct {
 	Store   *store.Store
 	Client  *asynq.Client
+	Shops   *shops.Service
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Now     func() time.Time

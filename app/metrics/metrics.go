@@ -27,9 +27,10 @@ type Metrics struct {
 	QueueSize    *prometheus.GaugeVec // queue, state
 	QueueLatency *prometheus.GaugeVec // queue
 
-	ShopifyCost      *prometheus.CounterVec // operation
-	ShopifyThrottled *prometheus.CounterVec // operation
-	ShopifyRetries   *prometheus.CounterVec // reason
+	ShopifyCost        *prometheus.CounterVec // operation
+	ShopifyThrottled   *prometheus.CounterVec // operation
+	ShopifyRetries     *prometheus.CounterVec // reason
+	ShopifyLimiterWait prometheus.Histogram
 }
 
 // New builds the registry with Go runtime and process collectors.
@@ -84,9 +85,13 @@ func New() *Metrics {
 		ShopifyRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "coupontrail_shopify_retries_total", Help: "Admin API retries by reason.",
 		}, []string{"reason"}),
+		ShopifyLimiterWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "coupontrail_shopify_limiter_wait_seconds", Help: "Time spent waiting for the shared per-shop Admin API cost bucket.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
+		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight, m.WebhooksReceived, m.WebhookBatchSize,
 		m.WebhookCommit, m.WebhookOutcomes, m.JobOutcomes, m.JobDuration, m.QueueSize, m.QueueLatency,
-		m.ShopifyCost, m.ShopifyThrottled, m.ShopifyRetries)
+		m.ShopifyCost, m.ShopifyThrottled, m.ShopifyRetries, m.ShopifyLimiterWait)
 	return m
 }
