@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ type App struct {
 	intake    *webhooks.Intake
 	shops     *shops.Service
 	now       func() time.Time
+	rand      io.Reader // crypto/rand in production
 }
 
 func newLogger(level string, w io.Writer) *slog.Logger {
@@ -75,6 +77,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, er
 		metrics:   metrics.New(),
 		keyring:   kr,
 		now:       func() time.Time { return time.Now().UTC() },
+		rand:      rand.Reader,
 	}
 	adminURL := shopify.AdminURLFunc(cfg.AdminURLTemplate)
 	httpc := &http.Client{Timeout: 30 * time.Second}
@@ -84,6 +87,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, er
 		Limiter: admin.NewRedisLimiter(a.redis, "coupontrail:shopify-cost"),
 		Metrics: adminMetrics{a.metrics},
 	}
+	a.shops.OnInstalled = func(ctx context.Context, sh *store.Shop) { a.syncDetails(ctx, sh.ID) }
 	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Shops: a.shops, Log: log, Metrics: a.metrics, Now: a.now})
 	return a, nil
 }

@@ -31,6 +31,8 @@ func commands() []command {
 		{"all", "all", "run serve and worker in one process (development)", runAll},
 		{"migrate", "migrate up|down|status", "apply, revert or list the SQL migrations", runMigrate},
 		{"healthcheck", "healthcheck [--url URL]", "exit 0 when the server at HTTP_ADDR answers /readyz with 200 (container health checks)", runHealthcheck},
+		{"apikey", "apikey create|list|revoke --shop DOMAIN", "manage a shop's API keys (create prints only the new key)", runAPIKey},
+		{"demo", "demo install [--shop DOMAIN]", "install a demo shop from the dev store through the real token-exchange path", runDemo},
 		{"devstore", "devstore", "run the Shopify stand-in (OAuth, Admin GraphQL, webhooks) on DEVSTORE_ADDR", runDevstore},
 	}
 }
