@@ -100,8 +100,7 @@ var bounceTmpl = template.Must(template.New("bounce").Parse(`<!doctype html>
 <script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>
 <meta name="shopify-api-key" content="{{.APIKey}}">
 <title>coupontrail</title></head>
-<body><noscript>coupontrail needs JavaScript to load inside the Shopify admin.</noscript>
-<script>/* App Bridge reloads {{.Reload}} with a fresh id_token */</script></body></html>`))
+<body data-shopify-reload="{{.Reload}}"><noscript>coupontrail needs JavaScript to load inside the Shopify admin.</noscript></body></html>`))
 
 // bounce serves the session-token bounce page: App Bridge loads, fetches a
 // fresh session token and reloads the original URL (shopify-reload) with it.

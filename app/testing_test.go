@@ -169,3 +169,17 @@ func httpGetString(url string) (string, error) {
 	_, err = b.ReadFrom(res.Body)
 	return b.String(), err
 }
+
+type bytesReader = bytes.Reader
+
+func newJSONBody(v any) *bytes.Reader {
+	if b, ok := v.([]byte); ok {
+		return bytes.NewReader(b)
+	}
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}
+
+func decodeJSON(res *http.Response, out any) error {
+	return json.NewDecoder(res.Body).Decode(out)
+}

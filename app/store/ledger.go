@@ -73,3 +73,42 @@ func (s *Store) CountAudit(ctx context.Context, action string) (int, error) {
 	err := s.conn(ctx).Model(&AuditEvent{}).Where("action = ?", action).Count(&n).Error
 	return int(n), TranslateError(err)
 }
+
+// ShopFingerprint hashes every row the database holds for a shop: each table
+// with a shop_id column, the inbox rows of its domain and its shops row. It
+// finds the tables itself, so tables added later are covered. Tests use it to
+// prove that another shop's calls changed nothing.
+func (s *Store) ShopFingerprint(ctx context.Context, shopID int64, domain string) (string, error) {
+	var tables []string
+	err := s.conn(ctx).Raw(`SELECT table_name FROM information_schema.columns
+		WHERE table_schema = 'public' AND column_name = 'shop_id' ORDER BY table_name`).Scan(&tables).Error
+	if err != nil {
+		return "", TranslateError(err)
+	}
+	var parts []string
+	for _, t := range tables {
+		var h *string
+		if err := s.conn(ctx).Raw(`SELECT md5(string_agg(x::text, '|' ORDER BY x::text)) FROM "`+t+`" x WHERE shop_id = ?`, shopID).Scan(&h).Error; err != nil {
+			return "", TranslateError(err)
+		}
+		v := ""
+		if h != nil {
+			v = *h
+		}
+		parts = append(parts, t+"="+v)
+	}
+	var h1, h2 *string
+	if err := s.conn(ctx).Raw(`SELECT md5(string_agg(x::text, '|' ORDER BY x.id)) FROM webhook_deliveries x WHERE shop_domain = ?`, domain).Scan(&h1).Error; err != nil {
+		return "", TranslateError(err)
+	}
+	if err := s.conn(ctx).Raw(`SELECT md5(x::text) FROM shops x WHERE id = ?`, shopID).Scan(&h2).Error; err != nil {
+		return "", TranslateError(err)
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return fmt.Sprint(parts, deref(h1), deref(h2)), nil
+}
