@@ -135,3 +135,4 @@ func TestInsertDeliveriesDedupes(t *testing.T) {
 		t.Fatalf("stale = %v, want only w3", stale)
 	}
 }
+
