@@ -88,7 +88,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, er
 		Metrics: adminMetrics{a.metrics},
 	}
 	a.shops.OnInstalled = func(ctx context.Context, sh *store.Shop) { a.syncDetails(ctx, sh.ID) }
-	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Shops: a.shops, Log: log, Metrics: a.metrics, Now: a.now})
+	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Shops: a.shops, Keyring: kr, Rand: a.rand, Log: log, Metrics: a.metrics, Now: a.now})
 	return a, nil
 }
 

@@ -25,6 +25,9 @@ func (a *App) newEcho() *echo.Echo {
 	e.GET("/auth/callback", a.authCallback)
 	e.GET("/auth/session-token", a.bounce) // session-token bounce page
 
+	// Public API description.
+	e.GET("/api/v1/openapi.json", a.openAPI)
+
 	// /api/v1: session token (embedded admin) or API key (server-to-server).
 	api := e.Group("/api/v1", a.apiAuth)
 	api.GET("/shop", a.getShop)
@@ -32,6 +35,38 @@ func (a *App) newEcho() *echo.Echo {
 	api.GET("/api-keys", a.listAPIKeys)
 	api.POST("/api-keys", a.createAPIKey)
 	api.DELETE("/api-keys/:id", a.revokeAPIKey)
+
+	api.POST("/partners", a.createPartner)
+	api.GET("/partners", a.listPartners)
+	api.GET("/partners/:id", a.getPartner)
+	api.PATCH("/partners/:id", a.updatePartner)
+
+	api.POST("/campaigns", a.createCampaign)
+	api.GET("/campaigns", a.listCampaigns)
+	api.GET("/campaigns/:id", a.getCampaign)
+	api.PATCH("/campaigns/:id", a.updateCampaign)
+	api.POST("/campaigns/:id/activate", a.activateCampaign)
+	api.POST("/campaigns/:id/pause", a.pauseCampaign)
+	api.POST("/campaigns/:id/resume", a.resumeCampaign)
+	api.POST("/campaigns/:id/end", a.endCampaign)
+
+	api.POST("/campaigns/:id/codes", a.createCodeBatch)
+	api.GET("/campaigns/:id/codes.csv", a.exportCodes)
+	api.POST("/campaigns/:id/codes/import", a.importCodes)
+	api.POST("/campaigns/:id/vanity-codes", a.createVanityCode)
+	api.GET("/code-batches", a.listCodeBatches)
+	api.GET("/code-batches/:id", a.getCodeBatch)
+	api.GET("/codes", a.listCodes)
+
+	api.POST("/codes/issue", a.issueCode)
+	api.GET("/codes/:code", a.getCode)
+	api.POST("/codes/:code/disable", a.disableCode)
+	api.POST("/codes/:code/enable", a.enableCode)
+
+	api.GET("/webhook-endpoints", a.listWebhookEndpoints)
+	api.POST("/webhook-endpoints", a.createWebhookEndpoint)
+	api.DELETE("/webhook-endpoints/:id", a.deleteWebhookEndpoint)
+	api.GET("/outbound-events", a.listOutboundEvents)
 	api.Any("/*", func(c echo.Context) error { return errCode(404, "not_found", "no such API route") })
 
 	// Embedded admin UI (document loads carry id_token).

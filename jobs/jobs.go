@@ -3,13 +3,17 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/coupontrail/coupontrail/app/metrics"
+	"github.com/coupontrail/coupontrail/app/secrets"
 	"github.com/coupontrail/coupontrail/app/shops"
 	"github.com/coupontrail/coupontrail/app/store"
 )
@@ -25,6 +29,9 @@ type Deps struct {
 	Store   *store.Store
 	Client  *asynq.Client
 	Shops   *shops.Service
+	Keyring *secrets.Keyring // outbound webhook secrets
+	Rand    io.Reader        // crypto/rand in production
+	HTTP    *http.Client     // outbound webhooks
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Now     func() time.Time
@@ -41,6 +48,12 @@ func New(d Deps) *Jobs {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
 	j := &Jobs{Deps: d}
 	j.topics = j.topicTable()
 	return j
@@ -52,14 +65,21 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	mux.Use(Middleware(j.Log, j.Metrics))
 	mux.HandleFunc(TypeWebhookProcess, j.handleWebhookProcess)
 	mux.HandleFunc(TypeWebhookSweep, j.handleWebhookSweep)
+	j.registerCampaignJobs(mux)
+	j.registerCodeJobs(mux)
+	j.registerIssueJobs(mux)
 	return mux
 }
 
 // Periodic lists the scheduler's entries: cron spec and task.
 func Periodic() []PeriodicTask {
-	return []PeriodicTask{
+	out := []PeriodicTask{
 		{Spec: "@every 30s", Task: asynq.NewTask(TypeWebhookSweep, nil), Opts: []asynq.Option{asynq.Queue(QueueCritical), asynq.Unique(25 * time.Second), asynq.MaxRetry(0)}},
 	}
+	out = append(out, campaignPeriodic()...)
+	out = append(out, codePeriodic()...)
+	out = append(out, issuePeriodic()...)
+	return out
 }
 
 // PeriodicTask is one scheduler entry.
