@@ -135,4 +135,3 @@ func TestInsertDeliveriesDedupes(t *testing.T) {
 		t.Fatalf("stale = %v, want only w3", stale)
 	}
 }
-
