@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/coupontrail/coupontrail/app/devstore"
@@ -98,4 +100,19 @@ func (e *testEnv) apiErr(method, path, bearer string, body any, out any) (int, e
 		}
 	}
 	return res.StatusCode, nil
+}
+
+// rawCall sends body as JSON and returns the status and the raw answer.
+func (e *testEnv) rawCall(method, path, bearer, body string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), method, e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
