@@ -18,7 +18,6 @@ $BIN migrate --create-db up 2>/dev/null
 results=()
 
 # 1. Go micro-benchmarks (codes, HMAC, ...).
-go test -run '^$' -bench . -benchmem -benchtime=1x ./... 2>/dev/null | grep -E '^Benchmark' > "$TMP/gobench.txt" || true
 go test -run '^$' -bench . -benchmem ./... 2>/dev/null | grep -E '^Benchmark' > "$TMP/gobench.txt" || true
 
 # 2. Webhook intake: 50 connections, 15 s, signed 6-15 KB orders/create.
