@@ -19,6 +19,9 @@ func newInternalTestDB(t *testing.T) string {
 	if admin == "" {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
+	if d, err := WithDatabase(admin, "postgres"); err == nil {
+		admin = d
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "ct_test_" + hex.EncodeToString(b[:])

@@ -22,10 +22,15 @@ import (
 )
 
 // AdminDSN is the server tests create their databases on: TEST_DATABASE_URL,
-// else DATABASE_URL, else the local default.
+// else DATABASE_URL, else the local default. It always names the "postgres"
+// maintenance database, which exists on every server, so the app's own
+// database need not exist for tests to run.
 func AdminDSN() string {
 	for _, k := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
 		if v := os.Getenv(k); v != "" {
+			if d, err := store.WithDatabase(v, "postgres"); err == nil {
+				return d
+			}
 			return v
 		}
 	}
