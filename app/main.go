@@ -33,6 +33,7 @@ func commands() []command {
 		{"healthcheck", "healthcheck [--url URL]", "exit 0 when the server at HTTP_ADDR answers /readyz with 200 (container health checks)", runHealthcheck},
 		{"apikey", "apikey create|list|revoke --shop DOMAIN", "manage a shop's API keys (create prints only the new key)", runAPIKey},
 		{"demo", "demo install [--shop DOMAIN]", "install a demo shop from the dev store through the real token-exchange path", runDemo},
+		{"uplift", "uplift eval ...", "evaluate an uplift model on an experiment CSV (scikit-uplift 0.5 metrics, noise floor)", runUplift},
 		{"devstore", "devstore", "run the Shopify stand-in (OAuth, Admin GraphQL, webhooks) on DEVSTORE_ADDR", runDevstore},
 	}
 }
