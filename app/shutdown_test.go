@@ -42,16 +42,16 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	var mu sync.Mutex
 	var okIDs []string
-	var refused, other atomic.Int64
+	var refused, other, unavailable atomic.Int64
 	var otherErr atomic.Value
 	var seq atomic.Int64
-	stopAt := time.Now().Add(3 * time.Second)
+	var clientsStop atomic.Bool
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(stopAt) {
+			for !clientsStop.Load() {
 				id := fmt.Sprintf("sd-%d", seq.Add(1))
 				body := []byte(fmt.Sprintf(`{"current":["read_orders"],"n":"%s"}`, id))
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
@@ -76,11 +76,16 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 					continue
 				}
 				res.Body.Close()
-				if res.StatusCode == 200 {
+				switch res.StatusCode {
+				case 200:
 					mu.Lock()
 					okIDs = append(okIDs, id)
 					mu.Unlock()
-				} else {
+				case 503:
+					// Answered, not acknowledged (the commit timed out on an
+					// overloaded machine): Shopify retries it. Not a cut-off.
+					unavailable.Add(1)
+				default:
 					other.Add(1)
 					otherErr.Store(fmt.Errorf("status %d", res.StatusCode))
 				}
@@ -92,6 +97,8 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("runProcesses: %v", err)
 	}
+	time.Sleep(300 * time.Millisecond) // clients keep trying after the stop
+	clientsStop.Store(true)
 	wg.Wait()
 	if other.Load() != 0 {
 		t.Fatalf("%d requests were cut off or failed (last: %v)", other.Load(), otherErr.Load())
@@ -112,15 +119,15 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 				lab[l.GetName()] = l.GetValue()
 			}
 			if lab["route"] == "/webhooks" {
-				if lab["status"] != "200" {
+				if lab["status"] != "200" && lab["status"] != "503" {
 					t.Fatalf("server answered %s to %v requests", lab["status"], m.GetCounter().GetValue())
 				}
 				served += m.GetCounter().GetValue()
 			}
 		}
 	}
-	if int(served) != len(okIDs) {
-		t.Fatalf("server answered %v requests but clients received %d answers: some were cut off", served, len(okIDs))
+	if int(served) != len(okIDs)+int(unavailable.Load()) {
+		t.Fatalf("server answered %v requests but clients received %d answers: some were cut off", served, len(okIDs)+int(unavailable.Load()))
 	}
 	n, err := e.a.store.CountDeliveriesByWebhookIDs(context.Background(), okIDs)
 	if err != nil {

@@ -68,6 +68,7 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	j.registerCampaignJobs(mux)
 	j.registerCodeJobs(mux)
 	j.registerIssueJobs(mux)
+	j.registerOrderJobs(mux)
 	return mux
 }
 
@@ -79,6 +80,7 @@ func Periodic() []PeriodicTask {
 	out = append(out, campaignPeriodic()...)
 	out = append(out, codePeriodic()...)
 	out = append(out, issuePeriodic()...)
+	out = append(out, ordersPeriodic()...)
 	return out
 }
 

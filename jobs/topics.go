@@ -21,6 +21,13 @@ func (j *Jobs) topicTable() map[string]TopicHandler {
 		"customers/data_request": j.customersDataRequest,
 		"customers/redact":       j.customersRedact,
 		"shop/redact":            j.shopRedact,
+		"orders/create":          j.orderEvent,
+		"orders/paid":            j.orderEvent,
+		"orders/updated":         j.orderEvent,
+		"orders/cancelled":       j.orderCancelled,
+		"refunds/create":         j.refundCreated,
+		"checkouts/create":       j.checkoutEvent,
+		"checkouts/update":       j.checkoutEvent,
 	}
 }
 

@@ -44,11 +44,16 @@ func (s *Store) CustomerData(ctx context.Context, shopID int64, domain string, k
 		Payload    json.RawMessage `json:"payload"`
 	}
 	out := struct {
-		Customer CustomerKey `json:"customer"`
-		Webhooks []item      `json:"webhooks"`
+		Customer  CustomerKey     `json:"customer"`
+		Webhooks  []item          `json:"webhooks"`
+		Orders    json.RawMessage `json:"orders"`
+		Checkouts json.RawMessage `json:"checkouts"`
 	}{Customer: k, Webhooks: []item{}}
 	for _, r := range rows {
 		out.Webhooks = append(out.Webhooks, item{r.Topic, r.ReceivedAt, r.Payload})
+	}
+	if out.Orders, out.Checkouts, err = s.customerOrderData(ctx, shopID, k); err != nil {
+		return nil, fmt.Errorf("store: customer data: %w", err)
 	}
 	return json.Marshal(out)
 }
@@ -87,6 +92,11 @@ func (s *Store) RedactCustomer(ctx context.Context, shopID int64, domain string,
 			return res.Error
 		}
 		total += res.RowsAffected
+		n, err := s.redactCustomerOrders(ctx, shopID, k)
+		if err != nil {
+			return err
+		}
+		total += n
 		// Each later feature that stores personal data erases it here too.
 		return nil
 	})

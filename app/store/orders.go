@@ -1,0 +1,670 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Order sources: how an order version reached the app.
+const (
+	// OrderSourceWebhook is a version delivered by an orders/* webhook.
+	OrderSourceWebhook = "webhook"
+	// OrderSourceReconcile is a version pulled through the Admin API by
+	// reconciliation. Its summary lacks some fields (see [Order]); applying
+	// it keeps the values a webhook recorded for them.
+	OrderSourceReconcile = "reconcile"
+)
+
+// UpsertOutcome says what an upsert did with the incoming version.
+type UpsertOutcome string
+
+// Upsert outcomes.
+const (
+	// Inserted: the row did not exist and was created.
+	Inserted UpsertOutcome = "inserted"
+	// Updated: the incoming version was newer than or as new as the stored one
+	// and replaced it.
+	Updated UpsertOutcome = "updated"
+	// Stale: the stored version is newer; nothing changed.
+	Stale UpsertOutcome = "stale"
+)
+
+// Applied reports whether the incoming version was written.
+func (o UpsertOutcome) Applied() bool { return o == Inserted || o == Updated }
+
+// Order is the latest known version of a Shopify order. Money is in minor
+// units of Currency (the shop currency). Optional amounts are nil when the
+// source did not report them — reconciliation summaries carry no subtotal,
+// discount or shipping amount — which is not the same as zero.
+type Order struct {
+	ShopID            int64
+	OrderID           int64
+	AdminGraphQLAPIID string
+	Name              string
+	// Email, CustomerID, BrowserIP and UserAgent are protected customer data;
+	// customers/redact blanks them (RedactedAt).
+	Email                string
+	CustomerID           *int64
+	CheckoutToken        string
+	Currency             string
+	TotalMinor           int64
+	SubtotalMinor        *int64
+	DiscountMinor        *int64
+	ShippingMinor        *int64
+	CurrentTotalMinor    *int64
+	CurrentSubtotalMinor *int64
+	// DiscountCodes are upper-cased (redeem codes are case-insensitive).
+	DiscountCodes []string
+	// NoteAttributes is the JSON array of cart attributes [{name, value}].
+	NoteAttributes  json.RawMessage
+	LandingSite     string
+	ReferringSite   string
+	BrowserIP       string
+	UserAgent       string
+	SourceName      string
+	FinancialStatus string
+	Test            bool
+	OrderCreatedAt  time.Time
+	// OrderUpdatedAt is Shopify's updated_at: the version of this row.
+	OrderUpdatedAt time.Time
+	CancelledAt    *time.Time
+	CancelReason   string
+	// RefundedMinor is the sum of the order's recorded refunds, kept in sync
+	// by UpsertOrder and UpsertRefund whichever arrives first.
+	RefundedMinor int64
+	// Source is how the order was first recorded (OrderSource*).
+	Source string
+	// FirstWebhookID is the delivery that first recorded the order,
+	// LastWebhookID the one that wrote the current version. Reconciliation
+	// deliveries have ids "reconcile:<order id>:<updated_at unix nanos>".
+	FirstWebhookID string
+	LastWebhookID  string
+	RedactedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// lockKey takes a transaction-scoped advisory lock on a business key. Orders,
+// their refunds and their checkout are written by different deliveries that
+// may run at the same time; without the lock two READ COMMITTED transactions
+// could each miss the other's uncommitted row (a refund and its order both
+// inserted, refunded_minor left 0). Hash collisions only serialize more.
+func (s *Store) lockKey(ctx context.Context, key string) error {
+	return s.conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key).Error
+}
+
+func orderLockKey(shopID, orderID int64) string {
+	return "order:" + strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(orderID, 10)
+}
+
+func checkoutLockKey(shopID int64, token string) string {
+	return "checkout:" + strconv.FormatInt(shopID, 10) + ":" + token
+}
+
+// NormalizeCodes upper-cases and trims discount codes, dropping empty ones
+// and repeats, keeping the first-seen order.
+func NormalizeCodes(codes []string) []string {
+	out := make([]string, 0, len(codes))
+	seen := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c == "" || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out
+}
+
+// textArrayJSON encodes a string list for `ARRAY(SELECT ... jsonb ...)`: gorm
+// would expand a Go slice into a parenthesised list, not a text[].
+func textArrayJSON(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// textArrayFromJSON is the SQL expression turning a JSON array parameter into
+// a text[] that keeps its order.
+const textArrayFromJSON = `ARRAY(SELECT v FROM jsonb_array_elements_text(CAST(? AS jsonb)) WITH ORDINALITY AS t(v, i) ORDER BY i)`
+
+// piiOrKeep sets a column from the incoming version unless the row was
+// redacted (then blank stays blank) or the incoming version is a
+// reconciliation summary that does not carry the column.
+func piiOrKeep(table, col, blank string) string {
+	return col + ` = CASE WHEN ` + table + `.redacted_at IS NOT NULL THEN ` + blank +
+		` WHEN EXCLUDED.source = 'reconcile' THEN ` + table + `.` + col + ` ELSE EXCLUDED.` + col + ` END`
+}
+
+// keepOnReconcile sets a column from the incoming version unless it is a
+// reconciliation summary, which does not carry it.
+func keepOnReconcile(col string) string {
+	return col + ` = CASE WHEN EXCLUDED.source = 'reconcile' THEN orders.` + col + ` ELSE EXCLUDED.` + col + ` END`
+}
+
+var upsertOrderSQL = `INSERT INTO orders (shop_id, order_id, admin_graphql_api_id, name, email, customer_id, checkout_token,
+	currency, total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
+	discount_codes, note_attributes, landing_site, referring_site, browser_ip, user_agent, source_name, financial_status,
+	test, order_created_at, order_updated_at, cancelled_at, cancel_reason, source, first_webhook_id, last_webhook_id,
+	created_at, updated_at)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT (shop_id, order_id) DO UPDATE SET
+	admin_graphql_api_id = COALESCE(NULLIF(EXCLUDED.admin_graphql_api_id, ''), orders.admin_graphql_api_id),
+	name = COALESCE(NULLIF(EXCLUDED.name, ''), orders.name),
+	` + piiOrKeep("orders", "email", "''") + `,
+	` + piiOrKeep("orders", "customer_id", "NULL") + `,
+	` + piiOrKeep("orders", "browser_ip", "''") + `,
+	` + piiOrKeep("orders", "user_agent", "''") + `,
+	` + keepOnReconcile("checkout_token") + `,
+	currency = EXCLUDED.currency,
+	total_minor = EXCLUDED.total_minor,
+	` + keepOnReconcile("subtotal_minor") + `,
+	` + keepOnReconcile("discount_minor") + `,
+	` + keepOnReconcile("shipping_minor") + `,
+	current_total_minor = COALESCE(EXCLUDED.current_total_minor, orders.current_total_minor),
+	current_subtotal_minor = COALESCE(EXCLUDED.current_subtotal_minor, orders.current_subtotal_minor),
+	discount_codes = EXCLUDED.discount_codes,
+	` + piiOrKeep("orders", "note_attributes", "'[]'::jsonb") + `,
+	` + keepOnReconcile("landing_site") + `,
+	` + keepOnReconcile("referring_site") + `,
+	source_name = COALESCE(NULLIF(EXCLUDED.source_name, ''), orders.source_name),
+	financial_status = COALESCE(NULLIF(EXCLUDED.financial_status, ''), orders.financial_status),
+	test = EXCLUDED.test,
+	order_created_at = EXCLUDED.order_created_at,
+	order_updated_at = EXCLUDED.order_updated_at,
+	-- Shopify cannot un-cancel an order: a cancellation, once seen, stays.
+	cancelled_at = COALESCE(EXCLUDED.cancelled_at, orders.cancelled_at),
+	cancel_reason = COALESCE(NULLIF(EXCLUDED.cancel_reason, ''), orders.cancel_reason),
+	last_webhook_id = EXCLUDED.last_webhook_id,
+	updated_at = EXCLUDED.updated_at
+WHERE orders.order_updated_at <= EXCLUDED.order_updated_at
+RETURNING (xmax = 0)`
+
+// UpsertOrder records a version of an order: it inserts the order, or
+// replaces the stored version when o.OrderUpdatedAt is newer than or equal to
+// it. An older version (a late or reordered orders/updated) is ignored and
+// reported Stale, so an order never rolls back. A reconciliation version
+// (Source OrderSourceReconcile) keeps the stored values of the fields its
+// summary lacks. On every applied version the order's refunded_minor is
+// recomputed from refunds recorded before it, and the checkout it came from
+// (CheckoutToken) is marked completed. o.LastWebhookID names the delivery; it
+// also becomes FirstWebhookID of a new row.
+func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (UpsertOutcome, error) {
+	if o.Source != OrderSourceWebhook && o.Source != OrderSourceReconcile {
+		return "", fmt.Errorf("store: upsert order %d: unknown source %q", o.OrderID, o.Source)
+	}
+	notes := o.NoteAttributes
+	if len(notes) == 0 {
+		notes = json.RawMessage(`[]`)
+	}
+	outcome := Stale
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockKey(ctx, orderLockKey(o.ShopID, o.OrderID)); err != nil {
+			return err
+		}
+		if o.CheckoutToken != "" {
+			if err := s.lockKey(ctx, checkoutLockKey(o.ShopID, o.CheckoutToken)); err != nil {
+				return err
+			}
+		}
+		rows, err := s.conn(ctx).Raw(upsertOrderSQL,
+			o.ShopID, o.OrderID, o.AdminGraphQLAPIID, o.Name, o.Email, o.CustomerID, o.CheckoutToken,
+			o.Currency, o.TotalMinor, o.SubtotalMinor, o.DiscountMinor, o.ShippingMinor, o.CurrentTotalMinor, o.CurrentSubtotalMinor,
+			textArrayJSON(NormalizeCodes(o.DiscountCodes)), string(notes), o.LandingSite, o.ReferringSite, o.BrowserIP, o.UserAgent,
+			o.SourceName, o.FinancialStatus, o.Test, o.OrderCreatedAt, o.OrderUpdatedAt, o.CancelledAt, o.CancelReason,
+			o.Source, o.LastWebhookID, o.LastWebhookID, now, now).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			var inserted bool
+			if err := rows.Scan(&inserted); err != nil {
+				return err
+			}
+			outcome = Updated
+			if inserted {
+				outcome = Inserted
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if !outcome.Applied() {
+			return nil
+		}
+		if err := s.recomputeRefunded(ctx, o.ShopID, o.OrderID, now); err != nil {
+			return err
+		}
+		if o.CheckoutToken != "" {
+			// The checkout became this order: it is not abandoned.
+			err := s.conn(ctx).Exec(`UPDATE checkouts SET completed_at = COALESCE(completed_at, ?), order_id = COALESCE(order_id, ?), updated_at = ?
+				WHERE shop_id = ? AND token = ? AND (completed_at IS NULL OR order_id IS NULL)`,
+				o.OrderCreatedAt, o.OrderID, now, o.ShopID, o.CheckoutToken).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: upsert order %d of shop %d: %w", o.OrderID, o.ShopID, TranslateError(err))
+	}
+	return outcome, nil
+}
+
+// recomputeRefunded sets an order's refunded_minor to the sum of its
+// recorded refunds. Callers hold the order's lock.
+func (s *Store) recomputeRefunded(ctx context.Context, shopID, orderID int64, now time.Time) error {
+	return s.conn(ctx).Exec(`UPDATE orders o SET refunded_minor = r.total, updated_at = ?
+		FROM (SELECT COALESCE(SUM(amount_minor), 0) AS total FROM refunds WHERE shop_id = ? AND order_id = ?) r
+		WHERE o.shop_id = ? AND o.order_id = ? AND o.refunded_minor <> r.total`, now, shopID, orderID, shopID, orderID).Error
+}
+
+// MarkOrderCancelled records that an order was cancelled at (the first
+// cancellation time seen wins) with reason, whatever the stored version:
+// orders/cancelled must void the order even when a newer orders/updated was
+// applied first. It does nothing when the order is not recorded.
+func (s *Store) MarkOrderCancelled(ctx context.Context, shopID, orderID int64, at time.Time, reason string, now time.Time) error {
+	err := s.conn(ctx).Exec(`UPDATE orders SET cancelled_at = COALESCE(cancelled_at, ?),
+		cancel_reason = CASE WHEN cancel_reason = '' THEN ? ELSE cancel_reason END, updated_at = ?
+		WHERE shop_id = ? AND order_id = ? AND (cancelled_at IS NULL OR (cancel_reason = '' AND ? <> ''))`,
+		at, reason, now, shopID, orderID, reason).Error
+	if err != nil {
+		return fmt.Errorf("store: cancel order %d of shop %d: %w", orderID, shopID, TranslateError(err))
+	}
+	return nil
+}
+
+const orderCols = `shop_id, order_id, admin_graphql_api_id, name, email, customer_id, checkout_token, currency,
+	total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
+	array_to_json(discount_codes)::text, note_attributes::text, landing_site, referring_site, browser_ip, user_agent,
+	source_name, financial_status, test, order_created_at, order_updated_at, cancelled_at, cancel_reason, refunded_minor,
+	source, first_webhook_id, last_webhook_id, redacted_at, created_at, updated_at`
+
+func scanOrder(rows *sql.Rows) (*Order, error) {
+	var o Order
+	var codes, notes string
+	err := rows.Scan(&o.ShopID, &o.OrderID, &o.AdminGraphQLAPIID, &o.Name, &o.Email, &o.CustomerID, &o.CheckoutToken, &o.Currency,
+		&o.TotalMinor, &o.SubtotalMinor, &o.DiscountMinor, &o.ShippingMinor, &o.CurrentTotalMinor, &o.CurrentSubtotalMinor,
+		&codes, &notes, &o.LandingSite, &o.ReferringSite, &o.BrowserIP, &o.UserAgent,
+		&o.SourceName, &o.FinancialStatus, &o.Test, &o.OrderCreatedAt, &o.OrderUpdatedAt, &o.CancelledAt, &o.CancelReason, &o.RefundedMinor,
+		&o.Source, &o.FirstWebhookID, &o.LastWebhookID, &o.RedactedAt, &o.CreatedAt, &o.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(codes), &o.DiscountCodes); err != nil {
+		return nil, fmt.Errorf("discount_codes: %w", err)
+	}
+	if o.DiscountCodes == nil {
+		o.DiscountCodes = []string{}
+	}
+	o.NoteAttributes = json.RawMessage(notes)
+	return &o, nil
+}
+
+func (s *Store) queryOrders(ctx context.Context, q string, args ...any) ([]Order, error) {
+	rows, err := s.conn(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, TranslateError(err)
+	}
+	defer rows.Close()
+	var out []Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, TranslateError(err)
+		}
+		out = append(out, *o)
+	}
+	return out, TranslateError(rows.Err())
+}
+
+// OrderByID loads one of a shop's orders by Shopify order id.
+func (s *Store) OrderByID(ctx context.Context, shopID, orderID int64) (*Order, error) {
+	out, err := s.queryOrders(ctx, `SELECT `+orderCols+` FROM orders WHERE shop_id = ? AND order_id = ?`, shopID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("store: order %d of shop %d: %w", orderID, shopID, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("store: order %d of shop %d: %w", orderID, shopID, ErrNotFound)
+	}
+	return &out[0], nil
+}
+
+// OrdersUpdatedSince lists a shop's orders whose Shopify updated_at is at or
+// after since, oldest update first (ties by order id), at most limit (default
+// and cap 1000). Page by passing the last row's OrderUpdatedAt as since and
+// its OrderID as afterOrderID (0 for the first page).
+func (s *Store) OrdersUpdatedSince(ctx context.Context, shopID int64, since time.Time, afterOrderID int64, limit int) ([]Order, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	out, err := s.queryOrders(ctx, `SELECT `+orderCols+` FROM orders
+		WHERE shop_id = ? AND (order_updated_at > ? OR (order_updated_at = ? AND order_id > ?))
+		ORDER BY order_updated_at, order_id LIMIT ?`, shopID, since, since, afterOrderID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: orders of shop %d updated since %s: %w", shopID, since.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
+// KnownOrderVersions returns, for those of orderIDs the shop has recorded,
+// the Shopify updated_at of the stored version. Reconciliation skips an order
+// whose stored version is at least as new as the one Shopify reports.
+func (s *Store) KnownOrderVersions(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]time.Time, error) {
+	out := make(map[int64]time.Time, len(orderIDs))
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn(ctx).Raw(`SELECT order_id, order_updated_at FROM orders WHERE shop_id = ? AND order_id IN ?`, shopID, orderIDs).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: known order versions: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("store: known order versions: %w", TranslateError(err))
+		}
+		out[id] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: known order versions: %w", TranslateError(err))
+	}
+	return out, nil
+}
+
+// Refund is one recorded Shopify refund. It may exist before its order.
+type Refund struct {
+	ShopID   int64
+	RefundID int64
+	OrderID  int64
+	// AmountMinor is the money returned to the buyer, in Currency (the shop
+	// currency); the order's refunded_minor is the sum of these.
+	AmountMinor int64
+	// LinesSubtotalMinor is the refunded lines' subtotal after discounts and
+	// before tax: the usual commission claw-back base.
+	LinesSubtotalMinor int64
+	Currency           string
+	RefundCreatedAt    time.Time
+	WebhookID          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// UpsertRefund records a refund, idempotently: the same refund recorded again
+// (a repeated delivery, or the copy embedded in an orders/updated payload)
+// changes nothing unless its amounts differ. Then it recomputes the order's
+// refunded_minor when the order is recorded; when it is not yet, UpsertOrder
+// does it on arrival. It reports whether the refund was new.
+func (s *Store) UpsertRefund(ctx context.Context, r *Refund, now time.Time) (bool, error) {
+	var inserted bool
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockKey(ctx, orderLockKey(r.ShopID, r.OrderID)); err != nil {
+			return err
+		}
+		rows, err := s.conn(ctx).Raw(`INSERT INTO refunds (shop_id, refund_id, order_id, amount_minor, lines_subtotal_minor, currency,
+			refund_created_at, webhook_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT (shop_id, refund_id) DO UPDATE SET amount_minor = EXCLUDED.amount_minor,
+				lines_subtotal_minor = EXCLUDED.lines_subtotal_minor, currency = EXCLUDED.currency,
+				refund_created_at = EXCLUDED.refund_created_at, updated_at = EXCLUDED.updated_at
+			WHERE (refunds.amount_minor, refunds.lines_subtotal_minor, refunds.currency, refunds.refund_created_at)
+				IS DISTINCT FROM (EXCLUDED.amount_minor, EXCLUDED.lines_subtotal_minor, EXCLUDED.currency, EXCLUDED.refund_created_at)
+			RETURNING (xmax = 0)`,
+			r.ShopID, r.RefundID, r.OrderID, r.AmountMinor, r.LinesSubtotalMinor, r.Currency, r.RefundCreatedAt, r.WebhookID, now, now).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			if err := rows.Scan(&inserted); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return s.recomputeRefunded(ctx, r.ShopID, r.OrderID, now)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: upsert refund %d of shop %d: %w", r.RefundID, r.ShopID, TranslateError(err))
+	}
+	return inserted, nil
+}
+
+// RefundsForOrder lists the recorded refunds of an order, oldest first.
+func (s *Store) RefundsForOrder(ctx context.Context, shopID, orderID int64) ([]Refund, error) {
+	rows, err := s.conn(ctx).Raw(`SELECT shop_id, refund_id, order_id, amount_minor, lines_subtotal_minor, currency, refund_created_at,
+		webhook_id, created_at, updated_at FROM refunds WHERE shop_id = ? AND order_id = ? ORDER BY refund_created_at, refund_id`, shopID, orderID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: refunds of order %d: %w", orderID, TranslateError(err))
+	}
+	defer rows.Close()
+	var out []Refund
+	for rows.Next() {
+		var r Refund
+		if err := rows.Scan(&r.ShopID, &r.RefundID, &r.OrderID, &r.AmountMinor, &r.LinesSubtotalMinor, &r.Currency, &r.RefundCreatedAt,
+			&r.WebhookID, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("store: refunds of order %d: %w", orderID, TranslateError(err))
+		}
+		out = append(out, r)
+	}
+	return out, TranslateError(rows.Err())
+}
+
+// Checkout is the latest known version of a checkout, keyed by token.
+type Checkout struct {
+	ShopID    int64
+	Token     string
+	CartToken string
+	// Email and CustomerID are protected customer data (blanked by redaction).
+	Email                string
+	CustomerID           *int64
+	Currency             string
+	TotalMinor           int64
+	DiscountCodes        []string
+	AbandonedCheckoutURL string
+	// CompletedAt is set once the checkout became an order (from the payload,
+	// or when an order with this checkout_token was recorded); OrderID then
+	// names the order when known.
+	CompletedAt       *time.Time
+	OrderID           *int64
+	CheckoutCreatedAt time.Time
+	// CheckoutUpdatedAt is Shopify's updated_at: the version of this row.
+	CheckoutUpdatedAt time.Time
+	RedactedAt        *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// UpsertCheckout records a version of a checkout under the same rule as
+// orders: a version older than the stored one is ignored (Stale). A checkout
+// whose order is already recorded is stored completed, and completion, once
+// known, is never cleared by a later version.
+func (s *Store) UpsertCheckout(ctx context.Context, c *Checkout, now time.Time) (UpsertOutcome, error) {
+	outcome := Stale
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockKey(ctx, checkoutLockKey(c.ShopID, c.Token)); err != nil {
+			return err
+		}
+		rows, err := s.conn(ctx).Raw(`WITH o AS (
+				SELECT order_id, order_created_at FROM orders WHERE shop_id = ? AND checkout_token = ? ORDER BY order_created_at LIMIT 1)
+			INSERT INTO checkouts (shop_id, token, cart_token, email, customer_id, currency, total_minor, discount_codes,
+				abandoned_checkout_url, completed_at, order_id, checkout_created_at, checkout_updated_at, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,`+textArrayFromJSON+`,?, COALESCE(?, (SELECT order_created_at FROM o)), (SELECT order_id FROM o),?,?,?,?)
+			ON CONFLICT (shop_id, token) DO UPDATE SET
+				cart_token = COALESCE(NULLIF(EXCLUDED.cart_token, ''), checkouts.cart_token),
+				email = CASE WHEN checkouts.redacted_at IS NOT NULL THEN '' ELSE EXCLUDED.email END,
+				customer_id = CASE WHEN checkouts.redacted_at IS NOT NULL THEN NULL ELSE EXCLUDED.customer_id END,
+				currency = EXCLUDED.currency,
+				total_minor = EXCLUDED.total_minor,
+				discount_codes = EXCLUDED.discount_codes,
+				abandoned_checkout_url = CASE WHEN checkouts.redacted_at IS NOT NULL THEN '' ELSE EXCLUDED.abandoned_checkout_url END,
+				completed_at = COALESCE(checkouts.completed_at, EXCLUDED.completed_at),
+				order_id = COALESCE(checkouts.order_id, EXCLUDED.order_id),
+				checkout_created_at = EXCLUDED.checkout_created_at,
+				checkout_updated_at = EXCLUDED.checkout_updated_at,
+				updated_at = EXCLUDED.updated_at
+			WHERE checkouts.checkout_updated_at <= EXCLUDED.checkout_updated_at
+			RETURNING (xmax = 0)`,
+			c.ShopID, c.Token,
+			c.ShopID, c.Token, c.CartToken, c.Email, c.CustomerID, c.Currency, c.TotalMinor, textArrayJSON(NormalizeCodes(c.DiscountCodes)),
+			c.AbandonedCheckoutURL, c.CompletedAt, c.CheckoutCreatedAt, c.CheckoutUpdatedAt, now, now).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if rows.Next() {
+			var inserted bool
+			if err := rows.Scan(&inserted); err != nil {
+				return err
+			}
+			outcome = Updated
+			if inserted {
+				outcome = Inserted
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: upsert checkout %s of shop %d: %w", c.Token, c.ShopID, TranslateError(err))
+	}
+	return outcome, nil
+}
+
+// CheckoutByToken loads one of a shop's checkouts.
+func (s *Store) CheckoutByToken(ctx context.Context, shopID int64, token string) (*Checkout, error) {
+	rows, err := s.conn(ctx).Raw(`SELECT shop_id, token, cart_token, email, customer_id, currency, total_minor,
+		array_to_json(discount_codes)::text, abandoned_checkout_url, completed_at, order_id, checkout_created_at, checkout_updated_at,
+		redacted_at, created_at, updated_at FROM checkouts WHERE shop_id = ? AND token = ?`, shopID, token).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: checkout %s: %w", token, TranslateError(err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: checkout %s: %w", token, TranslateError(err))
+		}
+		return nil, fmt.Errorf("store: checkout %s: %w", token, ErrNotFound)
+	}
+	var c Checkout
+	var codes string
+	if err := rows.Scan(&c.ShopID, &c.Token, &c.CartToken, &c.Email, &c.CustomerID, &c.Currency, &c.TotalMinor, &codes,
+		&c.AbandonedCheckoutURL, &c.CompletedAt, &c.OrderID, &c.CheckoutCreatedAt, &c.CheckoutUpdatedAt,
+		&c.RedactedAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		return nil, fmt.Errorf("store: checkout %s: %w", token, TranslateError(err))
+	}
+	if err := json.Unmarshal([]byte(codes), &c.DiscountCodes); err != nil {
+		return nil, fmt.Errorf("store: checkout %s: discount_codes: %w", token, err)
+	}
+	return &c, nil
+}
+
+// ReconcileState is how far order reconciliation has read a shop.
+type ReconcileState struct {
+	ShopID int64
+	// OrdersWatermark is the newest Shopify updated_at reconciliation has
+	// recorded; the next run reads from it minus an overlap.
+	OrdersWatermark time.Time
+	LastRunAt       time.Time
+}
+
+// ReconcileStateOf loads a shop's reconciliation state; ErrNotFound before
+// the first run.
+func (s *Store) ReconcileStateOf(ctx context.Context, shopID int64) (*ReconcileState, error) {
+	var st ReconcileState
+	rows, err := s.conn(ctx).Raw(`SELECT shop_id, orders_watermark, last_run_at FROM reconcile_state WHERE shop_id = ?`, shopID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: reconcile state of shop %d: %w", shopID, TranslateError(err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: reconcile state of shop %d: %w", shopID, TranslateError(err))
+		}
+		return nil, fmt.Errorf("store: reconcile state of shop %d: %w", shopID, ErrNotFound)
+	}
+	if err := rows.Scan(&st.ShopID, &st.OrdersWatermark, &st.LastRunAt); err != nil {
+		return nil, fmt.Errorf("store: reconcile state of shop %d: %w", shopID, TranslateError(err))
+	}
+	return &st, nil
+}
+
+// AdvanceReconcileWatermark records a reconciliation run: the watermark moves
+// to watermark only if that is later than the stored one (two overlapping
+// runs never move it back); last_run_at becomes runAt.
+func (s *Store) AdvanceReconcileWatermark(ctx context.Context, shopID int64, watermark, runAt time.Time) error {
+	err := s.conn(ctx).Exec(`INSERT INTO reconcile_state (shop_id, orders_watermark, last_run_at) VALUES (?,?,?)
+		ON CONFLICT (shop_id) DO UPDATE SET orders_watermark = GREATEST(reconcile_state.orders_watermark, EXCLUDED.orders_watermark),
+			last_run_at = EXCLUDED.last_run_at`, shopID, watermark, runAt).Error
+	if err != nil {
+		return fmt.Errorf("store: advance reconcile watermark of shop %d: %w", shopID, TranslateError(err))
+	}
+	return nil
+}
+
+// customerOrderMatch selects a customer's rows in orders or checkouts by
+// customer id or email (case-insensitive); an empty key part matches nothing.
+const customerOrderMatch = `shop_id = ? AND ((? <> '' AND customer_id::text = ?) OR (? <> '' AND lower(email) = lower(?)))`
+
+func customerOrderArgs(shopID int64, k CustomerKey) []any {
+	return []any{shopID, k.ID, k.ID, k.Email, k.Email}
+}
+
+// customerOrderData returns, as JSON arrays, the orders and checkouts stored
+// for a customer (customers/data_request). Ids are strings: they exceed 2^53.
+func (s *Store) customerOrderData(ctx context.Context, shopID int64, k CustomerKey) (orders, checkouts json.RawMessage, err error) {
+	var o, c string
+	err = s.conn(ctx).Raw(`SELECT COALESCE(json_agg(json_build_object('order_id', order_id::text, 'name', name, 'email', email,
+		'customer_id', customer_id::text, 'created_at', order_created_at, 'updated_at', order_updated_at, 'currency', currency,
+		'total_minor', total_minor, 'refunded_minor', refunded_minor, 'discount_codes', discount_codes,
+		'note_attributes', note_attributes, 'landing_site', landing_site, 'referring_site', referring_site,
+		'browser_ip', browser_ip, 'user_agent', user_agent, 'cancelled_at', cancelled_at) ORDER BY order_created_at, order_id), '[]')::text
+		FROM orders WHERE `+customerOrderMatch, customerOrderArgs(shopID, k)...).Row().Scan(&o)
+	if err != nil {
+		return nil, nil, TranslateError(err)
+	}
+	err = s.conn(ctx).Raw(`SELECT COALESCE(json_agg(json_build_object('token', token, 'email', email,
+		'customer_id', customer_id::text, 'created_at', checkout_created_at, 'updated_at', checkout_updated_at, 'currency', currency,
+		'total_minor', total_minor, 'discount_codes', discount_codes, 'abandoned_checkout_url', abandoned_checkout_url,
+		'completed_at', completed_at) ORDER BY checkout_created_at, token), '[]')::text
+		FROM checkouts WHERE `+customerOrderMatch, customerOrderArgs(shopID, k)...).Row().Scan(&c)
+	if err != nil {
+		return nil, nil, TranslateError(err)
+	}
+	return json.RawMessage(o), json.RawMessage(c), nil
+}
+
+// redactCustomerOrders erases a customer's personal data from orders and
+// checkouts (customers/redact) and returns how many rows it changed. The
+// rows stay, de-identified, for attribution and payouts (§2.5): email,
+// customer id, IP, user agent and cart attributes are dropped; later versions
+// of a redacted order do not bring them back (UpsertOrder).
+func (s *Store) redactCustomerOrders(ctx context.Context, shopID int64, k CustomerKey) (int64, error) {
+	res := s.conn(ctx).Exec(`UPDATE orders SET email = '', customer_id = NULL, browser_ip = '', user_agent = '',
+		note_attributes = '[]'::jsonb, redacted_at = COALESCE(redacted_at, now()), updated_at = now() WHERE `+customerOrderMatch,
+		customerOrderArgs(shopID, k)...)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	n := res.RowsAffected
+	res = s.conn(ctx).Exec(`UPDATE checkouts SET email = '', customer_id = NULL, abandoned_checkout_url = '',
+		redacted_at = COALESCE(redacted_at, now()), updated_at = now() WHERE `+customerOrderMatch,
+		customerOrderArgs(shopID, k)...)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	return n + res.RowsAffected, nil
+}
