@@ -231,6 +231,10 @@ func openAPIDoc() obj {
 			obj{"200": resp("a page of events", listSchema("OutboundEvent")), "400": errResp("BadRequest")})},
 	}
 
+	for k, v := range attributionPaths(idParam) {
+		paths[k] = v
+	}
+
 	money := func(desc string) obj {
 		return obj{"type": "string", "pattern": `^-?\d+(\.\d+)?$`, "description": desc + " (decimal string in the shop's currency)"}
 	}

@@ -20,6 +20,9 @@ func (a *App) newEcho() *echo.Echo {
 	e.POST("/webhooks", a.intake.Handle)
 	e.POST("/webhooks/*", a.intake.Handle) // per-topic aliases (topic still read from X-Shopify-Topic)
 
+	// SmartLinks: public, in front of shoppers; record the click and redirect.
+	e.GET("/l/:slug", a.smartLink)
+
 	// Legacy authorization-code OAuth (development, non-embedded installs).
 	e.GET("/auth/install", a.authInstall)
 	e.GET("/auth/callback", a.authCallback)
@@ -62,6 +65,24 @@ func (a *App) newEcho() *echo.Echo {
 	api.GET("/codes/:code", a.getCode)
 	api.POST("/codes/:code/disable", a.disableCode)
 	api.POST("/codes/:code/enable", a.enableCode)
+
+	api.POST("/links", a.createLink)
+	api.GET("/links", a.listLinks)
+	api.GET("/links/:id", a.getLink)
+	api.GET("/clicks", a.listClicks)
+
+	api.GET("/conversions", a.listConversions)
+	api.GET("/conversions/:id", a.getConversion)
+	api.POST("/conversions/:id/approve", a.approveConversion)
+	api.POST("/conversions/:id/reject", a.rejectConversion)
+	api.POST("/attribution/rerun", a.rerunAttribution)
+	api.GET("/attribution/models", a.attributionModels)
+	api.GET("/ledger/check", a.ledgerCheck)
+	api.GET("/payouts/statements", a.listStatements)
+	api.POST("/payouts/statements", a.createStatements)
+	api.GET("/payouts/statements/:id", a.getStatement)
+	api.GET("/payouts/statements/:id/csv", a.exportStatement)
+	api.POST("/payouts/statements/:id/paid", a.markStatementPaid)
 
 	api.GET("/webhook-endpoints", a.listWebhookEndpoints)
 	api.POST("/webhook-endpoints", a.createWebhookEndpoint)
