@@ -31,6 +31,9 @@ type Metrics struct {
 	ShopifyThrottled   *prometheus.CounterVec // operation
 	ShopifyRetries     *prometheus.CounterVec // reason
 	ShopifyLimiterWait prometheus.Histogram
+
+	CodesGenerated *prometheus.CounterVec // purpose (stock|pool_refill|import): codes persisted
+	CodesPushed    *prometheus.CounterVec // outcome (live|failed|retried): codes resolved by a push to Shopify
 }
 
 // New builds the registry with Go runtime and process collectors.
@@ -89,7 +92,14 @@ func New() *Metrics {
 			Name: "coupontrail_shopify_limiter_wait_seconds", Help: "Time spent waiting for the shared per-shop Admin API cost bucket.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 3, 10),
 		}),
+		CodesGenerated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coupontrail_codes_generated_total", Help: "Discount codes persisted by code batches, by purpose.",
+		}, []string{"purpose"}),
+		CodesPushed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coupontrail_codes_pushed_total", Help: "Discount codes resolved by pushes to Shopify, by outcome.",
+		}, []string{"outcome"}),
 	}
+	r.MustRegister(m.CodesGenerated, m.CodesPushed)
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight, m.WebhooksReceived, m.WebhookBatchSize,
 		m.WebhookCommit, m.WebhookOutcomes, m.JobOutcomes, m.JobDuration, m.QueueSize, m.QueueLatency,
 		m.ShopifyCost, m.ShopifyThrottled, m.ShopifyRetries, m.ShopifyLimiterWait)
