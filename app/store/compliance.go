@@ -48,12 +48,23 @@ func (s *Store) CustomerData(ctx context.Context, shopID int64, domain string, k
 		Webhooks  []item          `json:"webhooks"`
 		Orders    json.RawMessage `json:"orders"`
 		Checkouts json.RawMessage `json:"checkouts"`
+		Codes     json.RawMessage `json:"issued_codes"`
 	}{Customer: k, Webhooks: []item{}}
 	for _, r := range rows {
 		out.Webhooks = append(out.Webhooks, item{r.Topic, r.ReceivedAt, r.Payload})
 	}
 	if out.Orders, out.Checkouts, err = s.customerOrderData(ctx, shopID, k); err != nil {
 		return nil, fmt.Errorf("store: customer data: %w", err)
+	}
+	var codes *string
+	if err := s.conn(ctx).Raw(`SELECT coalesce(json_agg(json_build_object('code', code, 'campaign_id', campaign_id::text, 'status', status,
+			'channel', channel, 'issued_at', issued_at, 'expires_at', expires_at, 'redeemed_at', redeemed_at) ORDER BY id), '[]')::text
+		FROM codes WHERE shop_id = ? AND ((? <> '' AND customer_id::text = ?) OR (? <> '' AND lower(customer_email) = lower(?)))`,
+		shopID, k.ID, k.ID, k.Email, k.Email).Scan(&codes).Error; err != nil {
+		return nil, fmt.Errorf("store: customer codes: %w", TranslateError(err))
+	}
+	if codes != nil {
+		out.Codes = json.RawMessage(*codes)
 	}
 	return json.Marshal(out)
 }
@@ -97,6 +108,14 @@ func (s *Store) RedactCustomer(ctx context.Context, shopID int64, domain string,
 			return err
 		}
 		total += n
+		// Issued codes keep their code and outcome (anonymous aggregates)
+		// but lose who they were issued to.
+		res = s.conn(ctx).Exec(`UPDATE codes SET customer_email = NULL, customer_id = NULL WHERE shop_id = ?
+			AND ((? <> '' AND customer_id::text = ?) OR (? <> '' AND lower(customer_email) = lower(?)))`, shopID, k.ID, k.ID, k.Email, k.Email)
+		if res.Error != nil {
+			return res.Error
+		}
+		total += res.RowsAffected
 		// Each later feature that stores personal data erases it here too.
 		return nil
 	})

@@ -154,6 +154,10 @@ func (s *Store) InstalledShops(ctx context.Context) ([]Shop, error) {
 // tables cascade from shops; the inbox is keyed by domain.
 func (s *Store) DeleteShopData(ctx context.Context, domain string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
+		// codes carry no foreign key (bulk insert speed): delete them first.
+		if err := s.conn(ctx).Exec("DELETE FROM codes WHERE shop_id = (SELECT id FROM shops WHERE domain = ?)", domain).Error; err != nil {
+			return err
+		}
 		if err := s.conn(ctx).Exec("DELETE FROM shops WHERE domain = ?", domain).Error; err != nil {
 			return err
 		}
