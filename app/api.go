@@ -174,5 +174,6 @@ func (a *App) revokeAPIKey(c echo.Context) error {
 	if err := a.store.RevokeAPIKey(c.Request().Context(), shopOf(c).ID, id, a.now()); err != nil {
 		return err
 	}
+	a.shops.ForgetAPIKeys(shopOf(c).ID)
 	return c.NoContent(http.StatusNoContent)
 }

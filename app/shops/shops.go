@@ -35,6 +35,8 @@ type Service struct {
 	Log         *slog.Logger
 	Now         func() time.Time
 	OnInstalled func(ctx context.Context, sh *store.Shop) // optional: e.g. fetch shop details
+
+	keys keyCache
 }
 
 func (s *Service) now() time.Time {
