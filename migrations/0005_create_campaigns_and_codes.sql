@@ -108,8 +108,12 @@ CREATE INDEX codes_push_idx ON codes (campaign_id, id) WHERE shopify_state IN ('
 CREATE INDEX codes_customer_idx ON codes (campaign_id, customer_email) WHERE customer_email IS NOT NULL;
 CREATE INDEX codes_customer_id_idx ON codes (campaign_id, customer_id) WHERE customer_id IS NOT NULL;
 CREATE INDEX codes_expiry_idx ON codes (expires_at) WHERE status = 'issued' AND expires_at IS NOT NULL;
-CREATE INDEX codes_batch_idx ON codes (batch_id, id);
-CREATE INDEX codes_list_idx ON codes (shop_id, campaign_id, id);
+-- codes inside one bulk creation, looked up when it completes
+CREATE INDEX codes_pushing_idx ON codes (push_id) WHERE shopify_state = 'pushing';
+-- listing a campaign's codes (every query also filters by shop_id); batch
+-- progress lives in code_batches, so no per-batch index is kept: every
+-- index costs each of the millions of generated rows
+CREATE INDEX codes_list_idx ON codes (campaign_id, id);
 
 -- code_pushes: one discountRedeemCodeBulkAdd call (<= 250 codes) and its
 -- asynchronous bulk creation, so a crash mid-push resumes by polling the

@@ -160,7 +160,10 @@ func (s *Store) SetCodeBatchStatus(ctx context.Context, id int64, from []string,
 // here, so it never makes more than requested.
 func (s *Store) SyncBatchGenerated(ctx context.Context, batchID int64) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `WITH c AS (SELECT count(*) AS n FROM codes WHERE batch_id = $1)
+	// The codes of a batch are all in the campaign's list index; counting
+	// them there keeps generation free of a per-batch index.
+	err := s.pool.QueryRow(ctx, `WITH c AS (SELECT count(*) AS n FROM codes
+			WHERE campaign_id = (SELECT campaign_id FROM code_batches WHERE id = $1) AND batch_id = $1)
 		UPDATE code_batches SET generated = c.n, updated_at = now() FROM c WHERE id = $1 RETURNING c.n`, batchID).Scan(&n)
 	return n, TranslateError(err)
 }
@@ -182,7 +185,7 @@ func (s *Store) InsertBatchCodes(ctx context.Context, b *CodeBatch, codes [][]by
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO codes (shop_id, campaign_id, batch_id, code, partner_id, channel)
-			SELECT $1, $2, $3, code, $4, $5 FROM code_stage ON CONFLICT (shop_id, code) DO NOTHING`,
+			SELECT $1, $2, $3, code, $4, $5 FROM code_stage ORDER BY code ON CONFLICT (shop_id, code) DO NOTHING`,
 			b.ShopID, b.CampaignID, b.ID, b.PartnerID, b.Channel)
 		if err != nil {
 			return err
