@@ -362,7 +362,7 @@ func openAPIDoc() obj {
 			"channel": enum("", campaign.Channels...), "partner_id": nullable("string", ""), "ttl_hours": nullable("integer", "overrides the campaign's code_ttl_hours"),
 			"country": str("ISO 3166-1 alpha-2"), "device": enum("", campaign.Devices...),
 			"traffic_source": str("where the shopper came from, checked against the campaign's traffic_sources"),
-			"redirect": str("storefront path the share_url lands on (default /)")}),
+			"redirect":       str("storefront path the share_url lands on (default /)")}),
 		"IssuedCode": object([]string{"code"}, obj{"code": str(""), "expires_at": nullTS(""), "share_url": str("https://SHOP/discount/CODE?redirect=..."),
 			"campaign_id": id, "partner_id": nullable("string", ""), "channel": str(""),
 			"reused": obj{"type": "boolean", "description": "true when this is the shopper's existing code (status 200)"}}),
