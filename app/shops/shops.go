@@ -117,6 +117,13 @@ func (s *Service) NeedsInstall(sh *store.Shop) bool {
 	if sh == nil || !sh.Installed() || sh.AccessTokenEnc == nil {
 		return true
 	}
+	// A token sealed under a key this process no longer has (ENCRYPTION_KEY
+	// replaced without keeping the old one in the keyring) is unusable:
+	// exchange again rather than fail every Admin API call.
+	if _, err := s.open(sh.Domain, *sh.AccessTokenEnc, "access"); err != nil {
+		s.Log.Warn("stored access token cannot be decrypted; exchanging again", "shop", sh.Domain, "key_ids", s.Keyring.KeyIDs())
+		return true
+	}
 	if sh.TokenKind == "offline_expiring" {
 		now := s.now()
 		accessOK := sh.AccessTokenExpiresAt != nil && sh.AccessTokenExpiresAt.After(now)
