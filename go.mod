@@ -3,6 +3,7 @@ module github.com/coupontrail/coupontrail
 go 1.26.8
 
 require (
+	github.com/avct/uasurfer v0.0.0-20250915105040-a942f6fb6edc // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bold-commerce/go-shopify/v4 v4.7.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -34,6 +35,7 @@ require (
 	github.com/spf13/cast v1.10.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
+	github.com/x-way/crawlerdetect v0.2.20 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect

@@ -44,6 +44,7 @@ type App struct {
 	jobs      *jobs.Jobs
 	intake    *webhooks.Intake
 	shops     *shops.Service
+	links     *linkRuntime // SmartLink cache and click writers
 	now       func() time.Time
 	rand      io.Reader // crypto/rand in production
 }
@@ -87,6 +88,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, er
 		Limiter: admin.NewRedisLimiter(a.redis, "coupontrail:shopify-cost"),
 		Metrics: adminMetrics{a.metrics},
 	}
+	a.links = newLinkRuntime(st)
 	a.shops.OnInstalled = func(ctx context.Context, sh *store.Shop) { a.syncDetails(ctx, sh.ID) }
 	a.jobs = jobs.New(jobs.Deps{Store: st, Client: a.queue, Shops: a.shops, Keyring: kr, Rand: a.rand, Log: log, Metrics: a.metrics, Now: a.now})
 	return a, nil
@@ -106,6 +108,7 @@ func (a *App) close() {
 	if a.intake != nil {
 		a.intake.Close()
 	}
+	a.links.rec.stop()
 	_ = a.queue.Close()
 	_ = a.inspector.Close()
 	_ = a.redis.Close()

@@ -69,6 +69,7 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	j.registerCodeJobs(mux)
 	j.registerIssueJobs(mux)
 	j.registerOrderJobs(mux)
+	j.registerAttributionJobs(mux)
 	return mux
 }
 
@@ -81,6 +82,7 @@ func Periodic() []PeriodicTask {
 	out = append(out, codePeriodic()...)
 	out = append(out, issuePeriodic()...)
 	out = append(out, ordersPeriodic()...)
+	out = append(out, attributionPeriodic()...)
 	return out
 }
 

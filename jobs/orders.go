@@ -27,8 +27,11 @@ func malformed(d *store.Delivery, err error) error {
 // orderEvent records orders/create, orders/paid and orders/updated: the
 // order's newest version and the refunds embedded in it.
 func (j *Jobs) orderEvent(ctx context.Context, d *store.Delivery) error {
-	_, _, err := j.recordOrder(ctx, d)
-	return err
+	sh, o, err := j.recordOrder(ctx, d)
+	if err != nil {
+		return err
+	}
+	return j.AttributeOrder(ctx, sh, o.ID, "webhook:"+d.WebhookID)
 }
 
 // orderCancelled records orders/cancelled: the order version it carries and
@@ -45,7 +48,10 @@ func (j *Jobs) orderCancelled(ctx context.Context, d *store.Delivery) error {
 	if at.IsZero() {
 		return malformed(d, errors.New("no cancelled_at or updated_at"))
 	}
-	return j.Store.MarkOrderCancelled(ctx, sh.ID, o.ID, at, o.CancelReason, j.Now())
+	if err := j.Store.MarkOrderCancelled(ctx, sh.ID, o.ID, at, o.CancelReason, j.Now()); err != nil {
+		return err
+	}
+	return j.AttributeOrder(ctx, sh, o.ID, "webhook:"+d.WebhookID)
 }
 
 // recordOrder parses an orders/* delivery and upserts the order and its
@@ -219,7 +225,7 @@ func (j *Jobs) refundCreated(ctx context.Context, d *store.Delivery) error {
 	}
 	j.Log.DebugContext(ctx, "refund recorded", "shop", sh.Domain, "order_id", rf.OrderID, "refund_id", rf.ID,
 		"webhook_id", d.WebhookID, "amount_minor", r.AmountMinor, "new", inserted)
-	return nil
+	return j.AttributeOrder(ctx, sh, rf.OrderID, "webhook:"+d.WebhookID)
 }
 
 // refundRow maps a parsed refund onto the row the store keeps.

@@ -42,6 +42,9 @@ for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18091/readyz >/dev/null 2>&1
 kill "$ISSUE_PID" 2>/dev/null || true; wait "$ISSUE_PID" 2>/dev/null || true
 [ -s "$TMP/issue.json" ] && results+=("$(cat "$TMP/issue.json")")
 
+# 5. SmartLinks: GET /l/{slug} at 1,000 req/s open loop for 15 s against `serve` (p99 < 10 ms, every redirect a recorded click; BENCH_LINK_MODE=issue|vanity|none).
+go build -o "$TMP/linkload" ./bench/linkload && { HTTP_ADDR=127.0.0.1:18092 $BIN serve 2> "$TMP/serve-link.log" & LINK_PID=$!; for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18092/readyz >/dev/null 2>&1 && break; sleep 0.2; done; "$TMP/linkload" -url http://127.0.0.1:18092 -rate "${BENCH_LINK_RATE:-1000}" -d "${BENCH_SECONDS:-15}s" -db "$DATABASE_URL" -code-mode "${BENCH_LINK_MODE:-vanity}" > "$TMP/link.json" || true; kill "$LINK_PID" 2>/dev/null || true; wait "$LINK_PID" 2>/dev/null || true; if [ -s "$TMP/link.json" ]; then results+=("$(cat "$TMP/link.json")"); fi; }
+
 # Results: JSON and a table.
 {
   echo '{"go_benchmarks":['
