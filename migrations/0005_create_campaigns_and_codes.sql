@@ -103,16 +103,15 @@ CREATE TABLE codes (
 );
 -- the issue pool: live, available codes of a campaign
 CREATE INDEX codes_pool_idx ON codes (campaign_id, id) WHERE status = 'available' AND shopify_state = 'live' AND kind = 'unique';
--- the push queue: codes not yet in Shopify
-CREATE INDEX codes_push_idx ON codes (campaign_id, id) WHERE shopify_state IN ('pending', 'pushing');
 CREATE INDEX codes_customer_idx ON codes (campaign_id, customer_email) WHERE customer_email IS NOT NULL;
 CREATE INDEX codes_customer_id_idx ON codes (campaign_id, customer_id) WHERE customer_id IS NOT NULL;
 CREATE INDEX codes_expiry_idx ON codes (expires_at) WHERE status = 'issued' AND expires_at IS NOT NULL;
 -- codes inside one bulk creation, looked up when it completes
 CREATE INDEX codes_pushing_idx ON codes (push_id) WHERE shopify_state = 'pushing';
--- listing a campaign's codes (every query also filters by shop_id); batch
--- progress lives in code_batches, so no per-batch index is kept: every
--- index costs each of the millions of generated rows
+-- listing a campaign's codes (every query also filters by shop_id) and the
+-- push queue (pending codes of a campaign, walked in id order from a cursor).
+-- Batch progress lives in code_batches, so no per-batch or per-state index
+-- is kept: every index costs each of the millions of generated rows.
 CREATE INDEX codes_list_idx ON codes (campaign_id, id);
 
 -- code_pushes: one discountRedeemCodeBulkAdd call (<= 250 codes) and its
