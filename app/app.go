@@ -134,34 +134,21 @@ func tuneGC() {
 }
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("serve", "serve", "Run the HTTP server: admin UI, /api, /webhooks, /l SmartLinks, /healthz, /readyz, /metrics.", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := bootstrap(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	tuneGC()
-	return a.runProcesses(ctx, true, false)
+	return runRole(ctx, args, stderr, "serve", "Run the HTTP server: admin UI, /api, /webhooks, /l SmartLinks, /healthz, /readyz, /metrics.", true, false)
 }
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("worker", "worker", "Run the asynq workers (critical, default, low queues) and the periodic scheduler.", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := bootstrap(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	return a.runProcesses(ctx, false, true)
+	return runRole(ctx, args, stderr, "worker", "Run the asynq workers (critical, default, low queues) and the periodic scheduler.", false, true)
 }
 
 func runAll(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlags("all", "all", "Run the HTTP server and the workers in one process (development).", stderr)
+	return runRole(ctx, args, stderr, "all", "Run the HTTP server and the workers in one process (development).", true, true)
+}
+
+// runRole parses the command's flags, builds the app and runs the HTTP
+// server and/or the workers until ctx ends.
+func runRole(ctx context.Context, args []string, stderr io.Writer, name, summary string, serve, work bool) error {
+	fs := newFlags(name, name, summary, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -170,8 +157,10 @@ func runAll(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer a.close()
-	tuneGC()
-	return a.runProcesses(ctx, true, true)
+	if serve {
+		tuneGC()
+	}
+	return a.runProcesses(ctx, serve, work)
 }
 
 // runProcesses starts the HTTP server and/or the workers and shuts them down

@@ -11,8 +11,8 @@
 // The package reproduces the Hillstrom reference procedure of
 // shared/docs/UPLIFT-REFERENCE.md to 12 decimals (SplitMix64 split,
 // train-fitted z-scoring, L2 logistic regression by Newton–Raphson), which the
-// tests run as a conformance check. It also carries a small set of
-// multi-touch attribution models ([MultiTouch], attribution_models.go).
+// tests run as a conformance check. (Multi-touch attribution models live in
+// package attribution.)
 //
 // It is a pure domain package: standard library plus gonum for linear
 // algebra. It must not import Echo, gorm, asynq or anything in app/. Every
