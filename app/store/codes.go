@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Code batch statuses (code_batches.status).
@@ -181,6 +182,31 @@ func (s *Store) InsertBatchCodes(ctx context.Context, b *CodeBatch, codes [][]by
 		// chunk lost in a PostgreSQL crash is simply made again on resume:
 		// the commit need not wait for the WAL flush.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		// Fast path: COPY straight into codes. Within a chunk the generator
+		// never repeats itself, and with the keyspace check a clash with a
+		// code already in the shop is rare (about chunk x existing/keyspace),
+		// so the COPY almost always succeeds. When it does clash, the
+		// savepoint undoes it and the chunk goes through the staging table
+		// with ON CONFLICT DO NOTHING.
+		if _, err := tx.Exec(ctx, `SAVEPOINT direct_copy`); err != nil {
+			return err
+		}
+		copied, err := tx.CopyFrom(ctx, pgx.Identifier{"codes"}, []string{"shop_id", "campaign_id", "batch_id", "code", "partner_id", "channel"},
+			pgx.CopyFromSlice(len(codes), func(i int) ([]any, error) {
+				return []any{b.ShopID, b.CampaignID, b.ID, codes[i], b.PartnerID, b.Channel}, nil
+			}))
+		if err == nil {
+			n = copied
+			_, err = tx.Exec(ctx, `UPDATE code_batches SET generated = generated + $2, updated_at = now() WHERE id = $1`, b.ID, n)
+			return err
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT direct_copy`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS code_stage (code text NOT NULL) ON COMMIT DELETE ROWS`); err != nil {
