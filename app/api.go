@@ -177,3 +177,16 @@ func (a *App) revokeAPIKey(c echo.Context) error {
 	a.shops.ForgetAPIKeys(shopOf(c).ID)
 	return c.NoContent(http.StatusNoContent)
 }
+
+// queryID reads an optional positive id query parameter (0 when absent).
+func queryID(c echo.Context, name string) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errCode(http.StatusBadRequest, "invalid_"+name, name+" must be an id")
+	}
+	return n, nil
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -128,18 +127,6 @@ func toConversionJSON(c *store.Conversion, withPath bool) conversionJSON {
 	return out
 }
 
-func queryInt64(c echo.Context, name string) (int64, error) {
-	v := c.QueryParam(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, errCode(http.StatusBadRequest, "invalid_"+name, name+" must be an id")
-	}
-	return n, nil
-}
-
 func (a *App) listConversions(c echo.Context) error {
 	before, limit, err := cursorID(c)
 	if err != nil {
@@ -151,10 +138,10 @@ func (a *App) listConversions(c echo.Context) error {
 	default:
 		return errCode(http.StatusBadRequest, "invalid_status", "status must be held, approved, rejected, reversed or paid")
 	}
-	if f.OrderID, err = queryInt64(c, "order_id"); err != nil {
+	if f.OrderID, err = queryID(c, "order_id"); err != nil {
 		return err
 	}
-	if f.PartnerID, err = queryInt64(c, "partner_id"); err != nil {
+	if f.PartnerID, err = queryID(c, "partner_id"); err != nil {
 		return err
 	}
 	cs, err := a.store.ListConversions(c.Request().Context(), f)
@@ -352,7 +339,7 @@ func (a *App) listStatements(c echo.Context) error {
 		return err
 	}
 	f := store.StatementFilter{ShopID: shopOf(c).ID, BeforeID: before, Limit: limit + 1, Status: c.QueryParam("status")}
-	if f.PartnerID, err = queryInt64(c, "partner_id"); err != nil {
+	if f.PartnerID, err = queryID(c, "partner_id"); err != nil {
 		return err
 	}
 	ss, err := a.store.ListStatements(c.Request().Context(), f)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -645,19 +644,6 @@ func (a *App) getLink(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, a.toLinkJSON(l))
-}
-
-// queryID reads an optional positive id query parameter (0 when absent).
-func queryID(c echo.Context, name string) (int64, error) {
-	v := c.QueryParam(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, errCode(http.StatusBadRequest, "invalid_"+name, name+" must be an id")
-	}
-	return n, nil
 }
 
 // clickJSON is one item of GET /api/v1/clicks.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -29,5 +28,3 @@ func runDevstore(ctx context.Context, args []string, _, stderr io.Writer) error 
 		Now: func() time.Time { return time.Now().UTC() },
 	})
 }
-
-var _ = slog.Default

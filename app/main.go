@@ -11,8 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/coupontrail/coupontrail/app/config"
@@ -96,9 +94,7 @@ func usage(w io.Writer, cmds []command) {
 }
 
 func envHelp(w io.Writer) {
-	vars := append([]config.Var(nil), config.Vars...)
-	sort.SliceStable(vars, func(i, j int) bool { return false })
-	for _, v := range vars {
+	for _, v := range config.Vars {
 		def := v.Default
 		if v.Secret && def != "" {
 			def = "(set)"
@@ -142,5 +138,3 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func loadConfig() (*config.Config, error) {
 	return config.Load(os.Getenv)
 }
-
-func joinLines(lines []string) string { return strings.Join(lines, "\n") }

@@ -31,15 +31,6 @@ func (j *Jobs) topicTable() map[string]TopicHandler {
 	}
 }
 
-// Topics lists the handled topics (for docs and tests).
-func (j *Jobs) Topics() []string {
-	out := make([]string, 0, len(j.topics))
-	for t := range j.topics {
-		out = append(out, t)
-	}
-	return out
-}
-
 // shopFor loads the delivery's shop; a delivery for a shop the app never
 // installed is ignored.
 func (j *Jobs) shopFor(ctx context.Context, d *store.Delivery) (*store.Shop, error) {

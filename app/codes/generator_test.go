@@ -189,9 +189,6 @@ func (ffReader) Read(p []byte) (int, error) {
 // and the dedupe set never reports a false negative.
 func TestExhaustSmallKeyspace(t *testing.T) {
 	t.Parallel()
-	if raceEnabled {
-		t.Skip("slow under -race")
-	}
 	f := Format{Length: 4}
 	g := NewGenerator(f, newTestRand(5))
 	seen := map[string]bool{}

@@ -200,11 +200,6 @@ func (c *Config) Scopes() []string {
 	return out
 }
 
-// AdminBase returns the Admin API base URL of shop (no trailing slash).
-func (c *Config) AdminBase(shop string) string {
-	return strings.TrimRight(strings.ReplaceAll(c.AdminURLTemplate, "{shop}", shop), "/")
-}
-
 func positiveInt(get func(string) string, name string) (int, error) {
 	n, err := strconv.Atoi(get(name))
 	if err != nil || n <= 0 {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/coupontrail/coupontrail/app/shopify"
 )
 
 func env(m map[string]string) func(string) string {
@@ -20,7 +22,7 @@ func TestLoadDefaultsNeedEncryptionKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ShopifyAPIVersion != "2026-07" || c.AdminBase("a.myshopify.com") != "https://a.myshopify.com" {
+	if c.ShopifyAPIVersion != "2026-07" || shopify.AdminBase(c.AdminURLTemplate, "a.myshopify.com") != "https://a.myshopify.com" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

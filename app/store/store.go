@@ -104,12 +104,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Stats exposes the pool statistics for metrics.
-func (s *Store) Stats() sql.DBStats { return s.sql.Stats() }
-
-// PoolStats exposes the pgx pool statistics for metrics.
-func (s *Store) PoolStats() *pgxpool.Stat { return s.pool.Stat() }
-
 // txKey marks a context that carries an open transaction.
 type txKey struct{}
 

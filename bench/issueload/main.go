@@ -30,6 +30,7 @@ import (
 	"github.com/coupontrail/coupontrail/app/shopify"
 	"github.com/coupontrail/coupontrail/app/shops"
 	"github.com/coupontrail/coupontrail/app/store"
+	"github.com/coupontrail/coupontrail/bench/loadgen"
 )
 
 type result struct {
@@ -112,70 +113,43 @@ func main() {
 		}
 	}
 
-	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	// Open a pool of keep-alive connections first, as long-running clients have.
-	var pre sync.WaitGroup
-	for range 64 {
-		pre.Add(1)
-		go func() {
-			defer pre.Done()
-			if res, err := client.Get(*base + "/healthz"); err == nil {
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-			}
-		}()
-	}
-	pre.Wait()
-
+	client := loadgen.Client(*base, true)
 	samples := make([]sample, total)
 	var errN atomic.Int64
 	interval := time.Second / time.Duration(*rate)
-	var wg sync.WaitGroup
-	start := time.Now().Add(50 * time.Millisecond)
-	for i := range total {
-		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
+	start, sendEnd := loadgen.OpenLoop(total, *rate, func(i int, due time.Time) {
 		shopper := i
 		repeat := *repeatEvery > 0 && i > 100 && i%*repeatEvery == 0
 		if repeat {
 			shopper = i - 101 // asked ~0.1 s earlier: answered by now, or racing it
 		}
-		wg.Add(1)
-		go func(i, shopper int, due time.Time, repeat bool) {
-			defer wg.Done()
-			body, _ := json.Marshal(map[string]any{"campaign_id": fmt.Sprint(campaignID), "customer_email": fmt.Sprintf("s%d@bench.example.com", shopper),
-				"channel": "email", "ttl_hours": 24, "country": "US", "device": "mobile"})
-			req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/codes/issue", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+bearer())
-			res, err := client.Do(req)
-			s := sample{shopper: shopper, repeat: repeat, measured: i >= warmN}
-			if err != nil {
-				errN.Add(1)
-				s.lat = time.Since(due)
-				samples[i] = s
-				return
-			}
-			var out struct {
-				Code string `json:"code"`
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
+		body, _ := json.Marshal(map[string]any{"campaign_id": fmt.Sprint(campaignID), "customer_email": fmt.Sprintf("s%d@bench.example.com", shopper),
+			"channel": "email", "ttl_hours": 24, "country": "US", "device": "mobile"})
+		req, _ := http.NewRequest(http.MethodPost, *base+"/api/v1/codes/issue", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+bearer())
+		res, err := client.Do(req)
+		s := sample{shopper: shopper, repeat: repeat, measured: i >= warmN}
+		if err != nil {
+			errN.Add(1)
 			s.lat = time.Since(due)
-			s.status = res.StatusCode
-			_ = json.Unmarshal(b, &out)
-			s.code = out.Code
-			if res.StatusCode != 200 && res.StatusCode != 201 {
-				errN.Add(1)
-			}
 			samples[i] = s
-		}(i, shopper, due, repeat)
-	}
-	sendEnd := time.Now()
-	wg.Wait()
+			return
+		}
+		var out struct {
+			Code string `json:"code"`
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		s.lat = time.Since(due)
+		s.status = res.StatusCode
+		_ = json.Unmarshal(b, &out)
+		s.code = out.Code
+		if res.StatusCode != 200 && res.StatusCode != 201 {
+			errN.Add(1)
+		}
+		samples[i] = s
+	})
 	elapsed := sendEnd.Sub(start.Add(time.Duration(warmN) * interval)).Seconds()
 
 	r := result{Name: "issue_api", TargetRPS: *rate, Seconds: elapsed, TargetP99ms: *target, Auth: *auth}

@@ -23,12 +23,12 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coupontrail/coupontrail/app/smartlink"
 	"github.com/coupontrail/coupontrail/app/store"
+	"github.com/coupontrail/coupontrail/bench/loadgen"
 )
 
 type result struct {
@@ -94,62 +94,35 @@ func main() {
 	total := warmN + int(dur.Seconds()*float64(*rate))
 	link := seed(ctx, st, *shop, *mode, total+total/10)
 
-	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var pre sync.WaitGroup
-	for range 64 {
-		pre.Add(1)
-		go func() {
-			defer pre.Done()
-			if res, err := client.Get(*base + "/healthz"); err == nil {
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-			}
-		}()
-	}
-	pre.Wait()
-
+	client := loadgen.Client(*base, false)
 	samples := make([]sample, total)
 	var errN atomic.Int64
 	interval := time.Second / time.Duration(*rate)
-	var wg sync.WaitGroup
-	start := time.Now().Add(50 * time.Millisecond)
-	for i := range total {
-		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		wg.Add(1)
-		go func(i int, due time.Time) {
-			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, *base+"/l/"+link.Slug, nil)
-			u := userAgents[i%len(userAgents)]
-			req.Header.Set("User-Agent", u.ua)
-			req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", (i/250)%256, i%250+1))
-			req.Header.Set("CF-IPCountry", countries[i%len(countries)])
-			req.Header.Set("Referer", "https://social.example/post/"+fmt.Sprint(i%97))
-			s := sample{measured: i >= warmN}
-			res, err := client.Do(req)
-			if err != nil {
-				errN.Add(1)
-				s.lat = time.Since(due)
-				samples[i] = s
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
+	start, sendEnd := loadgen.OpenLoop(total, *rate, func(i int, due time.Time) {
+		req, _ := http.NewRequest(http.MethodGet, *base+"/l/"+link.Slug, nil)
+		u := userAgents[i%len(userAgents)]
+		req.Header.Set("User-Agent", u.ua)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", (i/250)%256, i%250+1))
+		req.Header.Set("CF-IPCountry", countries[i%len(countries)])
+		req.Header.Set("Referer", "https://social.example/post/"+fmt.Sprint(i%97))
+		s := sample{measured: i >= warmN}
+		res, err := client.Do(req)
+		if err != nil {
+			errN.Add(1)
 			s.lat = time.Since(due)
-			s.status = res.StatusCode
-			s.code = strings.Contains(res.Header.Get("Location"), "/discount/")
-			if res.StatusCode != http.StatusFound {
-				errN.Add(1)
-			}
 			samples[i] = s
-		}(i, due)
-	}
-	sendEnd := time.Now()
-	wg.Wait()
+			return
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		s.lat = time.Since(due)
+		s.status = res.StatusCode
+		s.code = strings.Contains(res.Header.Get("Location"), "/discount/")
+		if res.StatusCode != http.StatusFound {
+			errN.Add(1)
+		}
+		samples[i] = s
+	})
 	elapsed := sendEnd.Sub(start.Add(time.Duration(warmN) * interval)).Seconds()
 
 	r := result{Name: "smartlink_redirect", TargetRPS: *rate, Seconds: elapsed, TargetP99ms: *target, CodeMode: *mode}

@@ -1,5 +1,0 @@
-//go:build race
-
-package codes
-
-const raceEnabled = true
