@@ -14,6 +14,14 @@ type crossShopCase struct {
 	params map[string]string // path parameter -> one of B's ids
 }
 
+// isoShopB are shop B's objects the main test already made.
+type isoShopB struct{ Partner, Campaign, Batch, Link, Code string }
+
+// crossShopAreas add the cases (and B's markers) of areas whose routes live
+// in their own files; each area's isolation_<area>_test.go appends itself in
+// an init function and may seed more of B's objects through s.
+var crossShopAreas []func(t *testing.T, s *stack, shopB string, b isoShopB) (map[string]crossShopCase, []string)
+
 // TestEveryAPIRouteIsShopScoped walks every registered /api route, calls it
 // as shop A (session token and API key) aimed at shop B's objects, and
 // proves A never sees B's data and B's rows do not change.
@@ -102,6 +110,16 @@ func TestEveryAPIRouteIsShopScoped(t *testing.T) {
 	}
 	// Markers of B that must never appear in A's answers.
 	markers := []string{shopB, keyB.Prefix, "b-secret-label", "iso-b-1", "Bravo Partner", "bravo-partner@example.com", "Bravo Spring", "bravo.example.com"}
+	for _, area := range crossShopAreas {
+		more, marks := area(t, s, shopB, isoShopB{Partner: partnerB, Campaign: campaignB, Batch: batchB, Link: linkB, Code: codeB})
+		for k, v := range more {
+			if _, dup := cases[k]; dup {
+				t.Fatalf("cross-shop case %s listed twice", k)
+			}
+			cases[k] = v
+		}
+		markers = append(markers, marks...)
+	}
 
 	b := mustShop(t, s.testEnv, shopB)
 	before, err := s.a.store.ShopFingerprint(context.Background(), b.ID, shopB)

@@ -29,6 +29,10 @@ func openAPIJSON() ([]byte, error) { return openAPIOnce() }
 // obj is a JSON object in the document.
 type obj = map[string]any
 
+// areaPaths are the path tables of areas that describe their own routes in
+// openapi_<area>.go (each appends itself in an init function).
+var areaPaths []func(idParam func(string) []obj) obj
+
 func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
 
 func str(desc string) obj { return obj{"type": "string", "description": desc} }
@@ -231,8 +235,10 @@ func openAPIDoc() obj {
 			obj{"200": resp("a page of events", listSchema("OutboundEvent")), "400": errResp("BadRequest")})},
 	}
 
-	for k, v := range attributionPaths(idParam) {
-		paths[k] = v
+	for _, area := range append([]func(func(string) []obj) obj{attributionPaths}, areaPaths...) {
+		for k, v := range area(idParam) {
+			paths[k] = v
+		}
 	}
 
 	money := func(desc string) obj {

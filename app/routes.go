@@ -5,7 +5,7 @@ import (
 )
 
 // newEcho builds the HTTP surface. Every route is listed here, one line
-// each, grouped by how it authenticates.
+// each, grouped by how it authenticates, or in the area function named here.
 func (a *App) newEcho() *echo.Echo {
 	e := newEchoBase()
 	e.HTTPErrorHandler = a.httpErrorHandler
@@ -88,6 +88,13 @@ func (a *App) newEcho() *echo.Echo {
 	api.POST("/webhook-endpoints", a.createWebhookEndpoint)
 	api.DELETE("/webhook-endpoints/:id", a.deleteWebhookEndpoint)
 	api.GET("/outbound-events", a.listOutboundEvents)
+
+	// Areas that list their own routes, each in its api_<area>.go file.
+	a.settingsRoutes(api)
+	a.fraudRoutes(api)
+	a.experimentRoutes(api)
+	a.cartRoutes(e, api)
+	a.reportRoutes(e, api)
 	api.Any("/*", func(c echo.Context) error { return errCode(404, "not_found", "no such API route") })
 
 	// Embedded admin UI (document loads carry id_token).

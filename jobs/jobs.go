@@ -70,6 +70,10 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	j.registerIssueJobs(mux)
 	j.registerOrderJobs(mux)
 	j.registerAttributionJobs(mux)
+	j.registerFraudJobs(mux)
+	j.registerExperimentJobs(mux)
+	j.registerCartJobs(mux)
+	j.registerReportJobs(mux)
 	return mux
 }
 
@@ -83,6 +87,10 @@ func Periodic() []PeriodicTask {
 	out = append(out, issuePeriodic()...)
 	out = append(out, ordersPeriodic()...)
 	out = append(out, attributionPeriodic()...)
+	out = append(out, fraudPeriodic()...)
+	out = append(out, experimentPeriodic()...)
+	out = append(out, cartPeriodic()...)
+	out = append(out, reportPeriodic()...)
 	return out
 }
 
