@@ -19,6 +19,7 @@ import (
 	"github.com/coupontrail/coupontrail/app/campaign"
 	"github.com/coupontrail/coupontrail/app/outbound"
 	"github.com/coupontrail/coupontrail/app/shopify/admin"
+	"github.com/coupontrail/coupontrail/app/shopify/payload"
 	"github.com/coupontrail/coupontrail/app/store"
 	"github.com/coupontrail/coupontrail/jobs"
 )
@@ -183,11 +184,6 @@ func ruleViolation(c echo.Context, rule, detail string) error {
 	return c.JSON(http.StatusUnprocessableEntity, body)
 }
 
-// inHoldout is the extension point of the incrementality issue: when it
-// returns true the shopper is a control and is answered 200
-// {"holdout":true} without a code. Until that issue lands nobody is held out.
-func (a *App) inHoldout(_ *store.Campaign, _ *issueIn) bool { return false }
-
 // issueCode is POST /api/v1/codes/issue: one code of the campaign that
 // nobody else holds, from the pool of codes already live in Shopify.
 //
@@ -200,8 +196,9 @@ func (a *App) inHoldout(_ *store.Campaign, _ *issueIn) bool { return false }
 //   - 404 campaign_not_found, 409 campaign_not_active (draft, paused, ended or
 //     outside its dates), 422 rule_violation with the rule (countries,
 //     devices, traffic_sources, channels, partner_only, customer_segment,
-//     once_per_customer), 503 pool_empty with Retry-After (a refill is
-//     requested at once).
+//     once_per_customer), 409 total_cap_reached / budget_exhausted (usage
+//     total_cap and budget, see issueLimits), 503 pool_empty with
+//     Retry-After (a refill is requested at once).
 func (a *App) issueCode(c echo.Context) error {
 	ctx := c.Request().Context()
 	sh := shopOf(c)
@@ -305,10 +302,14 @@ func (a *App) issueCode(c echo.Context) error {
 	if usage.CodesPerCustomer != nil && *usage.CodesPerCustomer > 1 {
 		perCustomer = *usage.CodesPerCustomer
 	}
+	totalCap, budget, err := issueLimits(camp, usage, sh.Currency)
+	if err != nil {
+		return err
+	}
 	res, err := a.store.IssueCode(ctx, store.IssueParams{
 		ShopID: sh.ID, CampaignID: camp.ID, CustomerID: in.CustomerID.ptr(), CustomerEmail: in.CustomerEmail, Channel: in.Channel,
 		PartnerID: partnerID, ExpiresAt: expires, PerCustomer: perCustomer, OncePerCustomer: usage.OncePerCustomer,
-		IdempotencyKey: key, RequestHash: hash, Now: now,
+		IdempotencyKey: key, RequestHash: hash, Now: now, TotalCap: totalCap, Budget: budget,
 		Render: func(code *store.Code, reused bool) (int, []byte, error) {
 			status := http.StatusCreated
 			if reused {
@@ -329,6 +330,10 @@ func (a *App) issueCode(c echo.Context) error {
 		return errCode(http.StatusServiceUnavailable, "pool_empty", "no code is ready for this campaign; retry shortly")
 	case errors.Is(err, store.ErrShopperRedeemed):
 		return ruleViolation(c, "once_per_customer", "the shopper already redeemed a code of this campaign")
+	case errors.Is(err, store.ErrTotalCapReached):
+		return errCode(http.StatusConflict, "total_cap_reached", fmt.Sprintf("the campaign has issued its %d codes (usage.total_cap)", *totalCap))
+	case errors.Is(err, store.ErrBudgetExhausted):
+		return errCode(http.StatusConflict, "budget_exhausted", "the campaign's budget ("+string(*usage.Budget)+") is spent or committed to codes already issued")
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return errCode(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was used with a different request")
 	case err != nil:
@@ -336,6 +341,33 @@ func (a *App) issueCode(c echo.Context) error {
 	}
 	a.enqueueOutbound(ctx, res.OutboundIDs)
 	return c.Blob(res.Status, echo.MIMEApplicationJSON, res.Body)
+}
+
+// issueLimits turns usage.total_cap and usage.budget into the store's
+// limits. The budget is in the shop currency; a fixed-amount campaign's
+// codes are each expected to cost their amount (store.IssueBudget has the
+// rule).
+func issueLimits(camp *store.Campaign, usage campaign.Usage, currency string) (*int64, *store.IssueBudget, error) {
+	var totalCap *int64
+	if usage.TotalCap != nil {
+		n := int64(*usage.TotalCap)
+		totalCap = &n
+	}
+	if usage.Budget == nil || *usage.Budget == "" {
+		return totalCap, nil, nil
+	}
+	limit, err := payload.ParseMinor(string(*usage.Budget), currency)
+	if err != nil {
+		return nil, nil, fmt.Errorf("campaign %d budget: %w", camp.ID, err)
+	}
+	b := &store.IssueBudget{LimitMinor: limit}
+	var d campaign.Discount
+	if len(camp.Discount) > 0 && json.Unmarshal(camp.Discount, &d) == nil && d.Type == campaign.DiscountFixedAmount {
+		if v, err := payload.ParseMinor(string(d.Value), currency); err == nil {
+			b.PerCodeMinor = v
+		}
+	}
+	return totalCap, b, nil
 }
 
 func replayIssue(c echo.Context, stored, hash []byte, status int, body []byte) error {

@@ -46,7 +46,8 @@ type App struct {
 	shops     *shops.Service
 	links     *linkRuntime // SmartLink cache and click writers
 	now       func() time.Time
-	rand      io.Reader // crypto/rand in production
+	rand      io.Reader     // crypto/rand in production
+	retryBase time.Duration // first job retry delay (0: jobs' default); tests shorten it
 }
 
 func newLogger(level string, w io.Writer) *slog.Logger {
@@ -237,7 +238,7 @@ func (a *App) startIntake() {
 // server, which waits up to SHUTDOWN_TIMEOUT for running jobs; unfinished
 // ones go back to the queue and their rows stay pending in PostgreSQL.
 func (a *App) startWorker(withScheduler bool) (func(), error) {
-	asrv := jobs.NewServer(a.redisOpt, jobs.ServerOptions{Concurrency: a.cfg.WorkerConcurrency, ShutdownTimeout: a.cfg.ShutdownTimeout, Logger: a.log, Metrics: a.metrics})
+	asrv := jobs.NewServer(a.redisOpt, jobs.ServerOptions{Concurrency: a.cfg.WorkerConcurrency, ShutdownTimeout: a.cfg.ShutdownTimeout, Logger: a.log, Metrics: a.metrics, RetryBase: a.retryBase})
 	if err := asrv.Start(a.jobs.NewMux()); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}

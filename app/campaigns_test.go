@@ -415,35 +415,6 @@ func TestCampaignSyncCreatesOneDiscountAndFollowsChanges(t *testing.T) {
 	}
 }
 
-func TestCampaignSyncFreeShippingFailsClearly(t *testing.T) {
-	s := newStack(t)
-	shop := "campaign-freeship.myshopify.com"
-	s.createShop(shop)
-	tok := s.sessionToken(shop)
-	stop, err := s.a.startWorker(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	body := spec12Campaign(time.Now().UTC().Format(time.RFC3339))
-	body["discount"] = map[string]any{"type": "free_shipping"}
-	var cp campaignJSON
-	if code := s.api("POST", "/api/v1/campaigns", tok, body, &cp); code != 201 {
-		t.Fatalf("create = %d", code)
-	}
-	s.api("POST", "/api/v1/campaigns/"+cp.ID+"/activate", tok, nil, &cp)
-	eventually(t, 30*time.Second, "sync failed", func() bool {
-		s.api("GET", "/api/v1/campaigns/"+cp.ID, tok, nil, &cp)
-		return cp.Sync.Status == "failed"
-	})
-	if !strings.Contains(cp.Sync.Error, "free_shipping not supported yet") {
-		t.Fatalf("sync error = %q", cp.Sync.Error)
-	}
-	if ds := discountsOf(t, s, shop); len(ds) != 0 {
-		t.Fatalf("discounts = %+v", ds)
-	}
-}
-
 // TestCampaignSyncSurvives5xxAndCrashWithoutDuplicates: injected 503s are
 // retried, and a discount created by a run that died before its commit is
 // found by its internal code instead of being created again.
@@ -486,6 +457,9 @@ func TestCampaignSyncSurvives5xxAndCrashWithoutDuplicates(t *testing.T) {
 	s.api("POST", "/api/v1/campaigns", tok, body, &other)
 
 	s.dev.SetFaults(devstore.Faults{Admin5xxRate: 0.4})
+	// 40% of mutations fail and an unknown outcome is retried by the job:
+	// short retry delays keep the test about the outcome, not the backoff.
+	s.a.retryBase = 20 * time.Millisecond
 	stop, err := s.a.startWorker(false)
 	if err != nil {
 		t.Fatal(err)

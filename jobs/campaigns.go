@@ -27,12 +27,10 @@ const (
 	// TypeCampaignSyncSweep re-enqueues syncs that Redis lost or that never
 	// ran.
 	TypeCampaignSyncSweep = "campaign:sync-sweep"
+	// TypeCampaignEndDue ends the campaigns whose ends_at has passed and
+	// syncs the end to Shopify like a manual end.
+	TypeCampaignEndDue = "campaign:end-due"
 )
-
-// ErrFreeShippingUnsupported is recorded as the sync error of free-shipping
-// campaigns: the Admin client has no discountCodeFreeShippingCreate yet and
-// DiscountCodeBasicInput cannot express free shipping.
-var ErrFreeShippingUnsupported = errors.New("free_shipping not supported yet")
 
 // errSyncBusy means another worker is syncing the same campaign; the task
 // is retried.
@@ -75,6 +73,7 @@ func EnqueueCampaignSync(ctx context.Context, c *asynq.Client, shopID, campaignI
 func (j *Jobs) registerCampaignJobs(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeCampaignSync, j.handleCampaignSync)
 	mux.HandleFunc(TypeCampaignSyncSweep, j.handleCampaignSyncSweep)
+	mux.HandleFunc(TypeCampaignEndDue, j.handleCampaignEndDue)
 }
 
 // campaignPeriodic lists this feature's scheduler entries.
@@ -82,7 +81,40 @@ func campaignPeriodic() []PeriodicTask {
 	return []PeriodicTask{{
 		Spec: "@every 1m", Task: asynq.NewTask(TypeCampaignSyncSweep, nil),
 		Opts: []asynq.Option{asynq.Queue(QueueDefault), asynq.Unique(55 * time.Second), asynq.MaxRetry(0)},
+	}, {
+		Spec: "@every 1m", Task: asynq.NewTask(TypeCampaignEndDue, nil),
+		Opts: []asynq.Option{asynq.Queue(QueueDefault), asynq.Unique(55 * time.Second), asynq.MaxRetry(0)},
 	}}
+}
+
+func (j *Jobs) handleCampaignEndDue(ctx context.Context, _ *asynq.Task) error {
+	_, err := j.EndDueCampaigns(ctx)
+	return err
+}
+
+// EndDueCampaigns ends every campaign past its ends_at (at j.Now) and
+// enqueues its sync, which deactivates the Shopify discount as a manual
+// end does; it returns how many it ended. It is idempotent: an ended
+// campaign is not selected again, and a sync whose enqueue failed is found
+// by the sync sweep (sync pending).
+func (j *Jobs) EndDueCampaigns(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		refs, err := j.Store.EndDueCampaigns(ctx, j.Now(), 200)
+		if err != nil {
+			return n, fmt.Errorf("jobs: end due campaigns: %w", err)
+		}
+		n += len(refs)
+		for _, r := range refs {
+			j.Log.InfoContext(ctx, "campaign ended at its ends_at", "shop_id", r.ShopID, "campaign_id", r.ID)
+			if err := EnqueueCampaignSync(ctx, j.Client, r.ShopID, r.ID, r.RulesVersion); err != nil {
+				j.Log.WarnContext(ctx, "enqueue campaign sync (the sweep retries)", "campaign_id", r.ID, "err", err)
+			}
+		}
+		if len(refs) < 200 {
+			return n, nil
+		}
+	}
 }
 
 func (j *Jobs) handleCampaignSyncSweep(ctx context.Context, _ *asynq.Task) error {
@@ -176,7 +208,7 @@ func (j *Jobs) handleCampaignSync(ctx context.Context, t *asynq.Task) error {
 
 func isPermanentSyncError(err error) bool {
 	var ue *admin.UserErrors
-	return errors.As(err, &ue) || errors.Is(err, admin.ErrInvalidInput) || errors.Is(err, ErrFreeShippingUnsupported) ||
+	return errors.As(err, &ue) || errors.Is(err, admin.ErrInvalidInput) ||
 		errors.Is(err, shops.ErrNotInstalled) || errors.Is(err, codes.ErrInvalidFormat)
 }
 
@@ -194,9 +226,6 @@ func syncMessage(err error) string {
 			msgs = append(msgs, m)
 		}
 		return strings.Join(msgs, "; ")
-	}
-	if errors.Is(err, ErrFreeShippingUnsupported) {
-		return ErrFreeShippingUnsupported.Error()
 	}
 	return err.Error()
 }
@@ -223,12 +252,23 @@ func (j *Jobs) syncCampaign(ctx context.Context, c *store.Campaign) (syncResult,
 		return res, fmt.Errorf("%w: %v", admin.ErrInvalidInput, err)
 	}
 	terms := campaign.TermsOf(spec, c.ID)
-	if terms.FreeShipping {
-		return res, ErrFreeShippingUnsupported
-	}
 	cl, err := j.Shops.Admin(ctx, c.ShopID)
 	if err != nil {
 		return res, err
+	}
+	// Free-shipping campaigns have their own discount type and mutations;
+	// everything else is a basic (amount off) discount.
+	create := func(code string) (string, error) {
+		if terms.FreeShipping {
+			return cl.DiscountCodeFreeShippingCreate(ctx, FreeShippingInput(terms, code))
+		}
+		return cl.DiscountCodeBasicCreate(ctx, DiscountInput(terms, code))
+	}
+	update := func() error {
+		if terms.FreeShipping {
+			return cl.DiscountCodeFreeShippingUpdate(ctx, res.discountID, FreeShippingInput(terms, ""))
+		}
+		return cl.DiscountCodeBasicUpdate(ctx, res.discountID, DiscountInput(terms, ""))
 	}
 	created := false
 	if res.discountID == "" {
@@ -244,7 +284,7 @@ func (j *Jobs) syncCampaign(ctx context.Context, c *store.Campaign) (syncResult,
 		case err == nil:
 			res.discountID = node.ID // created by an earlier run that died before its commit
 		case errors.Is(err, admin.ErrNotFound):
-			id, err := cl.DiscountCodeBasicCreate(ctx, DiscountInput(terms, code))
+			id, err := create(code)
 			if err != nil {
 				return res, err
 			}
@@ -253,7 +293,6 @@ func (j *Jobs) syncCampaign(ctx context.Context, c *store.Campaign) (syncResult,
 			return res, err
 		}
 	}
-	in := DiscountInput(terms, "")
 	switch c.Status {
 	case campaign.StatusActive:
 		if created {
@@ -265,10 +304,10 @@ func (j *Jobs) syncCampaign(ctx context.Context, c *store.Campaign) (syncResult,
 		if err := cl.DiscountCodeActivate(ctx, res.discountID); err != nil {
 			return res, err
 		}
-		return res, cl.DiscountCodeBasicUpdate(ctx, res.discountID, in)
+		return res, update()
 	default: // paused, ended: keep the terms current, then end the discount now
 		if !created {
-			if err := cl.DiscountCodeBasicUpdate(ctx, res.discountID, in); err != nil {
+			if err := update(); err != nil {
 				return res, err
 			}
 		}
@@ -323,9 +362,40 @@ func storedOf(c *store.Campaign) campaign.Stored {
 		Holdout: c.Holdout, HoldDays: c.HoldDays}
 }
 
+// clearOf is what an update removes in Shopify because the campaign no
+// longer has it: the end date, the usage limit, the minimum subtotal.
+func clearOf(t campaign.Terms, code string) admin.DiscountClear {
+	if code != "" {
+		return admin.DiscountClear{} // a create has nothing to remove
+	}
+	return admin.DiscountClear{EndsAt: t.EndsAt == nil, UsageLimit: t.UsageLimit == nil, MinimumRequirement: t.MinSubtotal == ""}
+}
+
+// FreeShippingInput maps free-shipping campaign terms onto the 2026-07
+// DiscountCodeFreeShippingInput: shipping is free to every country (the
+// app enforces the campaign's countries when it issues codes). code is set
+// on create only; an update also removes what the campaign no longer has.
+func FreeShippingInput(t campaign.Terms, code string) admin.DiscountCodeFreeShippingInput {
+	starts := t.StartsAt
+	in := admin.DiscountCodeFreeShippingInput{
+		Title: t.Title, Code: code, StartsAt: &starts, EndsAt: t.EndsAt, Context: admin.ContextAll(), Destination: admin.DestinationAll(),
+		UsageLimit: t.UsageLimit, AppliesOncePerCustomer: &t.OncePerCustomer,
+		CombinesWith: &admin.DiscountCombinesWithInput{OrderDiscounts: t.CombinesWith.OrderDiscounts,
+			ProductDiscounts: t.CombinesWith.ProductDiscounts, ShippingDiscounts: t.CombinesWith.ShippingDiscounts},
+		Clear: clearOf(t, code),
+	}
+	if t.MinSubtotal != "" {
+		in.MinimumRequirement = &admin.DiscountMinimumRequirementInput{
+			Subtotal: &admin.DiscountMinimumSubtotalInput{GreaterThanOrEqualToSubtotal: t.MinSubtotal}}
+	}
+	return in
+}
+
 // DiscountInput maps campaign terms onto the 2026-07 DiscountCodeBasicInput.
-// code is set on create only (an update never renames the discount's code).
-// Everyone is eligible (context all): the app enforces who gets a code.
+// code is set on create only (an update never renames the discount's code,
+// and removes what the campaign no longer has: end date, usage limit,
+// minimum subtotal). Everyone is eligible (context all): the app enforces
+// who gets a code.
 func DiscountInput(t campaign.Terms, code string) admin.DiscountCodeBasicInput {
 	starts := t.StartsAt
 	in := admin.DiscountCodeBasicInput{
@@ -333,6 +403,7 @@ func DiscountInput(t campaign.Terms, code string) admin.DiscountCodeBasicInput {
 		UsageLimit: t.UsageLimit, AppliesOncePerCustomer: &t.OncePerCustomer,
 		CombinesWith: &admin.DiscountCombinesWithInput{OrderDiscounts: t.CombinesWith.OrderDiscounts,
 			ProductDiscounts: t.CombinesWith.ProductDiscounts, ShippingDiscounts: t.CombinesWith.ShippingDiscounts},
+		Clear: clearOf(t, code),
 	}
 	value := &admin.DiscountCustomerGetsValueInput{}
 	if t.Percentage != nil {

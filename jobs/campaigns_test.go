@@ -53,8 +53,23 @@ func TestDiscountInputMapsTerms(t *testing.T) {
 			t.Errorf("fixed input lacks %s:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, `"code"`) || strings.Contains(got, "minimumRequirement") {
-		t.Errorf("update input carries code or a minimum: %s", got)
+	if strings.Contains(got, `"code"`) {
+		t.Errorf("update input carries the code: %s", got)
+	}
+	// What the campaign no longer has is removed the documented way: nulls.
+	for _, want := range []string{`"endsAt":null`,
+		`"minimumRequirement":{"quantity":{"greaterThanOrEqualToQuantity":null},"subtotal":{"greaterThanOrEqualToSubtotal":null}}`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("update input lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `"usageLimit":null`) {
+		t.Errorf("update input clears a usage limit it sets: %s", got)
+	}
+	// A create sends no nulls.
+	b, _ = json.Marshal(DiscountInput(campaign.TermsOf(fixed, 1), "CODE1234"))
+	if strings.Contains(string(b), "null") {
+		t.Errorf("create input carries nulls: %s", b)
 	}
 }
 

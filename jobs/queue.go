@@ -49,18 +49,29 @@ type ServerOptions struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Metrics         *metrics.Metrics
+	// RetryBase is the first retry's delay, doubled on every retry up to
+	// 10 minutes (default 1 s).
+	RetryBase time.Duration
 }
 
 // NewServer builds the asynq server with the app's queues and error handler.
 func NewServer(opt asynq.RedisConnOpt, o ServerOptions) *asynq.Server {
 	log := o.Logger
 	m := o.Metrics
+	base := o.RetryBase
+	check := time.Duration(0) // asynq's default (5 s)
+	if base <= 0 {
+		base = time.Second
+	} else if base < time.Second {
+		check = max(base*5, 100*time.Millisecond) // short retries must not wait for the default poll
+	}
 	return asynq.NewServer(opt, asynq.Config{
-		Concurrency:     o.Concurrency,
-		Queues:          Queues,
-		ShutdownTimeout: o.ShutdownTimeout,
-		Logger:          slogAdapter{log},
-		LogLevel:        asynq.WarnLevel,
+		DelayedTaskCheckInterval: check,
+		Concurrency:              o.Concurrency,
+		Queues:                   Queues,
+		ShutdownTimeout:          o.ShutdownTimeout,
+		Logger:                   slogAdapter{log},
+		LogLevel:                 asynq.WarnLevel,
 		// Tasks of a worker that died are recovered by asynq after their lease
 		// expires; handlers are idempotent so a re-run is safe.
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
@@ -77,7 +88,7 @@ func NewServer(opt asynq.RedisConnOpt, o ServerOptions) *asynq.Server {
 			}
 		}),
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			d := time.Duration(1<<min(n, 10)) * time.Second
+			d := time.Duration(1<<min(n, 10)) * base
 			return min(d, 10*time.Minute)
 		},
 	})

@@ -216,6 +216,9 @@ func (s *Store) discountNodeLocked(sh *shop, d *discount) map[string]any {
 			return connection(items, ids, args)
 		}),
 	}
+	if d.freeShipping {
+		freeShippingNode(basic, d, sh)
+	}
 	return map[string]any{"__typename": "DiscountCodeNode", "id": gid("DiscountCodeNode", d.id), "codeDiscount": basic, "discount": basic}
 }
 
@@ -344,7 +347,7 @@ func (s *Store) qBulkCreation(sh *shop, args map[string]any) any {
 // discountInput applies a DiscountCodeBasicInput to d. It returns user errors; create requires title, code and
 // startsAt.
 func (s *Store) discountInput(sh *shop, d *discount, in map[string]any, create bool) (code string, errs []map[string]any) {
-	f := func(p ...string) []string { return append([]string{"basicCodeDiscount"}, p...) }
+	f := func(p ...string) []string { return append([]string{d.inputName()}, p...) }
 	if v, ok := in["title"]; ok || create {
 		t, _ := v.(string)
 		if strings.TrimSpace(t) == "" {
@@ -414,14 +417,18 @@ func (s *Store) discountInput(sh *shop, d *discount, in map[string]any, create b
 				d.appliesOnEachItem, _ = da["appliesOnEachItem"].(bool)
 			}
 		}
-	} else if create {
+	} else if create && !d.freeShipping {
 		errs = append(errs, userError(f("customerGets"), "BLANK", "Customer gets can't be blank"))
 	}
 	if mr, ok := in["minimumRequirement"]; ok {
 		d.minSubtotal, d.minQuantity = nil, nil
 		if m, ok := mr.(map[string]any); ok {
+			// A null value (or a null object) is no requirement of that
+			// kind: both null is how a requirement is removed.
 			sub, hasSub := m["subtotal"].(map[string]any)
 			qty, hasQty := m["quantity"].(map[string]any)
+			hasSub = hasSub && sub["greaterThanOrEqualToSubtotal"] != nil
+			hasQty = hasQty && qty["greaterThanOrEqualToQuantity"] != nil
 			if hasSub && hasQty {
 				errs = append(errs, userError(f("minimumRequirement"), "MINIMUM_SUBTOTAL_AND_QUANTITY_RANGE_BOTH_PRESENT",
 					"Minimum subtotal cannot be defined when minimum quantity is."))

@@ -272,6 +272,7 @@ type DiscountInfo struct {
 	ValueType              string     `json:"value_type"`
 	Value                  string     `json:"value"`
 	UsageLimit             *int64     `json:"usage_limit"`
+	MinSubtotal            string     `json:"min_subtotal,omitempty"`
 	AppliesOncePerCustomer bool       `json:"applies_once_per_customer"`
 	UsageCount             int64      `json:"usage_count"`
 	CodesCount             int        `json:"codes_count"`
@@ -301,10 +302,15 @@ func (s *Store) Discounts(domain string) ([]DiscountInfo, error) {
 			StartsAt: d.startsAt, EndsAt: d.endsAt, ValueType: d.valueType(), UsageLimit: d.usageLimit,
 			AppliesOncePerCustomer: d.appliesOncePerCustomer, UsageCount: d.usageCount(), CodesCount: len(d.codes),
 			Codes: []CodeInfo{}}
-		if d.percentage != nil {
+		switch {
+		case d.freeShipping:
+		case d.percentage != nil:
 			info.Value = strconv.FormatFloat(*d.percentage, 'f', -1, 64)
-		} else {
+		default:
 			info.Value = d.amount.String()
+		}
+		if d.minSubtotal != nil {
+			info.MinSubtotal = d.minSubtotal.String()
 		}
 		for _, c := range d.codes {
 			info.Codes = append(info.Codes, CodeInfo{ID: gid("DiscountRedeemCode", c.id), Code: c.code, UsageCount: c.usage})

@@ -58,6 +58,9 @@ type discount struct {
 	codes                  []*redeemCode
 	usedBy                 map[string]bool // customer keys (email / customer id) for appliesOncePerCustomer
 	raw                    map[string]any  // last input, echoed for fields we don't model
+	freeShipping           bool            // a DiscountCodeFreeShipping (discount_freeshipping.go)
+	maxShippingPrice       *cents
+	destination            map[string]any // DiscountShippingDestinationSelection
 }
 
 type redeemCode struct {
@@ -127,6 +130,9 @@ func (d *discount) usageCount() int64 {
 }
 
 func (d *discount) valueType() string {
+	if d.freeShipping {
+		return "free_shipping"
+	}
 	if d.percentage != nil {
 		return "percentage"
 	}

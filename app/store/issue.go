@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,6 +62,12 @@ type IssueParams struct {
 	// Event builds the code.issued event data (nil: no event). It is emitted
 	// in the same transaction as the claim.
 	Event func(c *Code) any
+	// TotalCap refuses a new code (ErrTotalCapReached) once the campaign
+	// has issued this many; nil: no cap.
+	TotalCap *int64
+	// Budget refuses a new code (ErrBudgetExhausted) by the IssueBudget
+	// rule; nil: no budget.
+	Budget *IssueBudget
 }
 
 // IssueResult is what IssueCode did.
@@ -90,14 +94,14 @@ func scanCode(row pgx.Row, extra ...any) (*Code, error) {
 }
 
 // CampaignForIssue loads what the issue API needs of one of the shop's
-// campaigns (id, shop, status, partner, usage, rules, dates, TTL, holdout,
+// campaigns (id, shop, status, partner, discount, usage, rules, dates, TTL, holdout,
 // salt, discount id) in one pgx round trip, or ErrNotFound. It is the hot
 // path's lean version of CampaignByID.
 func (s *Store) CampaignForIssue(ctx context.Context, shopID, id int64) (*Campaign, error) {
 	c := Campaign{ShopID: shopID}
-	err := s.pool.QueryRow(ctx, `SELECT id, name, status, partner_id, usage, rules, starts_at, ends_at, code_ttl_hours, holdout::float8, salt, shopify_discount_id
-		FROM campaigns WHERE shop_id = $1 AND id = $2`, shopID, id).Scan(&c.ID, &c.Name, &c.Status, &c.PartnerID, &c.Usage, &c.Rules,
-		&c.StartsAt, &c.EndsAt, &c.CodeTTLHours, &c.Holdout, &c.Salt, &c.ShopifyDiscountID)
+	err := s.pool.QueryRow(ctx, `SELECT id, name, status, partner_id, discount, usage, rules, starts_at, ends_at, code_ttl_hours, holdout::float8, salt,
+		shopify_discount_id FROM campaigns WHERE shop_id = $1 AND id = $2`, shopID, id).Scan(&c.ID, &c.Name, &c.Status, &c.PartnerID, &c.Discount,
+		&c.Usage, &c.Rules, &c.StartsAt, &c.EndsAt, &c.CodeTTLHours, &c.Holdout, &c.Salt, &c.ShopifyDiscountID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("store: campaign %d: %w", id, ErrNotFound)
 	}
@@ -107,9 +111,10 @@ func (s *Store) CampaignForIssue(ctx context.Context, shopID, id int64) (*Campai
 	return &c, nil
 }
 
-// IssueCode hands out one code of the campaign in one transaction of its
-// own (it is the issue API's hot path, so it runs on pgx directly; do not
-// call it inside InTx):
+// IssueCode hands out one code of the campaign. It is the issue API's hot
+// path: it runs on pgx directly, group-committed with concurrent calls
+// (issue_batch.go), never inside InTx. Each call, in the batch's one
+// transaction:
 //
 //  1. with an Idempotency-Key, a transaction-scoped advisory lock on (shop,
 //     key), then the stored answer is replayed (or ErrIdempotencyMismatch);
@@ -121,217 +126,51 @@ func (s *Store) CampaignForIssue(ctx context.Context, shopID, id int64) (*Campai
 //     statement (FOR UPDATE SKIP LOCKED: concurrent claims never block on,
 //     nor share, a row) and the shopper, channel, partner and expiry are
 //     written on it; ErrPoolEmpty when there is none;
-//  4. the code.issued event (the same rows EmitEvent writes) and the
+//  4. with TotalCap or Budget, an advisory lock on the campaign's usage
+//     serialises claims across batches and the new code is refused when
+//     the cap or budget is used up (ErrTotalCapReached, ErrBudgetExhausted);
+//  5. the code.issued event (the same rows EmitEvent writes) and the
 //     idempotency record are written in the same transaction.
-func (s *Store) IssueCode(ctx context.Context, p IssueParams) (res *IssueResult, err error) {
-	if p.PerCustomer < 1 {
-		p.PerCustomer = 1
-	}
-	conn, err := s.pool.Acquire(ctx)
+func (s *Store) IssueCode(ctx context.Context, p IssueParams) (*IssueResult, error) {
+	k, err := newIssueCall(p)
 	if err != nil {
-		return nil, fmt.Errorf("store: issue: %w", TranslateError(err))
+		return nil, err
 	}
-	defer conn.Release()
-	// The transaction is driven by hand so that BEGIN and COMMIT travel in
-	// the same round trips as the statements around them: the common path
-	// is two round trips (BEGIN+locks+lookup, claim+event+COMMIT).
-	open := false
-	defer func() {
-		if open {
-			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-				_ = conn.Conn().Close(context.WithoutCancel(ctx)) // state unknown: never reuse it
-			}
-		}
-	}()
-	c := conn.Conn()
-
-	// Round trip 1: BEGIN, the Idempotency-Key lock and record, the
-	// shopper's locks and codes. A fixed lock order (key, customer id,
-	// email) keeps requests that share keys from deadlocking; each lookup
-	// is its own statement, so its snapshot is taken after the locks are
-	// held and sees what a previous holder committed.
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	if p.IdempotencyKey != "" {
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, fmt.Sprintf("issue-idem:%d:%s", p.ShopID, p.IdempotencyKey))
-		b.Queue(`SELECT request_hash, status, body, response::text FROM issue_requests WHERE shop_id = $1 AND idempotency_key = $2`,
-			p.ShopID, p.IdempotencyKey)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	var conds, locks []string
-	args := []any{p.CampaignID}
-	if p.CustomerID != nil {
-		locks = append(locks, fmt.Sprintf("issue-shopper:%d:id:%d", p.CampaignID, *p.CustomerID))
-		args = append(args, *p.CustomerID)
-		conds = append(conds, fmt.Sprintf("customer_id = $%d", len(args)))
-	}
-	if p.CustomerEmail != "" {
-		locks = append(locks, fmt.Sprintf("issue-shopper:%d:email:%s", p.CampaignID, p.CustomerEmail))
-		args = append(args, p.CustomerEmail)
-		conds = append(conds, fmt.Sprintf("lower(customer_email) = $%d", len(args)))
-	}
-	for _, k := range locks {
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, k)
-	}
-	if len(conds) > 0 {
-		// Only the conditions that apply are in the SQL, so the planner uses
-		// the customer indexes.
-		b.Queue(`SELECT `+codeCols+` FROM codes WHERE campaign_id = $1 AND status IN ('issued', 'redeemed') AND (`+
-			strings.Join(conds, " OR ")+`) ORDER BY issued_at DESC NULLS LAST, id DESC LIMIT 100`, args...)
-	}
-	open = true
-	var prev *StoredIssue
-	var held []*Code
-	err = func() error {
-		br := c.SendBatch(ctx, b)
-		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		if p.IdempotencyKey != "" {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-			var r StoredIssue
-			var response string
-			err := br.QueryRow().Scan(&r.RequestHash, &r.Status, &r.Body, &response)
-			switch {
-			case err == nil:
-				if r.Body == nil {
-					r.Body = []byte(response)
-				}
-				prev = &r
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-		}
-		for range locks {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		if len(conds) > 0 {
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			if held, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Code, error) { return scanCode(r) }); err != nil {
-				return err
-			}
-		}
-		return br.Close()
-	}()
-	if err != nil {
-		return nil, fmt.Errorf("store: issue: %w", TranslateError(err))
-	}
-	if prev != nil {
-		if !bytes.Equal(prev.RequestHash, p.RequestHash) {
-			return nil, ErrIdempotencyMismatch
-		}
-		return &IssueResult{Replayed: true, Status: prev.Status, Body: prev.Body}, nil // the deferred ROLLBACK ends it
-	}
-	res = &IssueResult{}
-	var live []*Code
-	for _, k := range held {
-		if k.Status == CodeRedeemed && p.OncePerCustomer {
-			return nil, ErrShopperRedeemed
-		}
-		if k.Status == CodeIssued && (k.ExpiresAt == nil || k.ExpiresAt.After(p.Now)) {
-			live = append(live, k)
-		}
-	}
-	if len(live) >= p.PerCustomer {
-		res.Code, res.Reused = live[0], true
-	} else {
-		// Round trip 2: claim one code, write its code.issued event rows (the
-		// rows EmitEvent writes) in the same statement, and — without an
-		// Idempotency-Key — COMMIT. The event data is p.Event of the code as
-		// known before the claim, with the claimed code's own code, channel
-		// and partner filled in by SQL.
-		var tmpl *string
-		if p.Event != nil {
-			prov := Code{CampaignID: p.CampaignID, ShopID: p.ShopID, Status: CodeIssued, Channel: p.Channel, PartnerID: p.PartnerID,
-				CustomerID: p.CustomerID, CustomerEmail: nullString(p.CustomerEmail), IssuedAt: &p.Now, ExpiresAt: p.ExpiresAt, Kind: "unique"}
-			data, err := json.Marshal(p.Event(&prov))
-			if err != nil {
-				return nil, fmt.Errorf("store: emit code.issued: %w", err)
-			}
-			t := string(data)
-			tmpl = &t
-		}
-		eventID, err := newEventID()
-		if err != nil {
-			return nil, err
-		}
-		b := &pgx.Batch{}
-		b.Queue(claimSQL, p.Now, p.ExpiresAt, p.CustomerID, nullString(p.CustomerEmail), p.Channel, p.PartnerID, p.CampaignID, p.ShopID, eventID, tmpl)
-		if p.IdempotencyKey == "" {
-			b.Queue("COMMIT")
-		}
-		var claimed *Code
-		var outIDs []int64
-		err = func() error {
-			br := c.SendBatch(ctx, b)
-			defer br.Close()
-			k, err := scanCode(br.QueryRow(), &outIDs)
-			switch {
-			case err == nil:
-				claimed = k
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-			if p.IdempotencyKey == "" {
-				if _, err := br.Exec(); err != nil {
-					return err
-				}
-				open = false
-			}
-			return br.Close()
-		}()
-		if err != nil {
-			return nil, fmt.Errorf("store: claim code: %w", TranslateError(err))
-		}
-		if claimed == nil {
-			return nil, ErrPoolEmpty
-		}
-		res.Code, res.OutboundIDs = claimed, outIDs
-	}
-	if p.Render != nil {
-		if res.Status, res.Body, err = p.Render(res.Code, res.Reused); err != nil {
-			return nil, err
-		}
-	}
-	if open { // Idempotency-Key (or a reused code): record the answer, then COMMIT
-		b := &pgx.Batch{}
-		if p.IdempotencyKey != "" && res.Status >= 200 && res.Status < 300 {
-			b.Queue(`INSERT INTO issue_requests (shop_id, idempotency_key, request_hash, status, response, body, created_at)
-				VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)`, p.ShopID, p.IdempotencyKey, p.RequestHash, res.Status, string(res.Body), res.Body, p.Now)
-		}
-		b.Queue("COMMIT")
-		if err := c.SendBatch(ctx, b).Close(); err != nil {
-			return nil, fmt.Errorf("store: issue commit: %w", TranslateError(err))
-		}
-		open = false
-	}
-	return res, nil
+	return s.submitIssue(k)
 }
 
-// claimSQL claims one live, available unique code of a campaign and writes
-// its code.issued event rows in one statement. $1 now, $2 expires_at, $3
-// customer id, $4 email, $5 channel ("" keeps the code's), $6 partner (NULL
-// keeps the code's), $7 campaign, $8 shop, $9 event id, $10 event data
-// template (NULL: no event).
+// claimSQL claims one live, available unique code of a campaign (FOR
+// UPDATE SKIP LOCKED: concurrent claims never block on, nor share, a row)
+// and writes its code.issued event rows (the rows EmitEvent writes) in the
+// same statement. $1 now, $2 expires_at, $3 customer id, $4 email, $5
+// channel ("" keeps the code's), $6 partner (NULL keeps the code's), $7
+// campaign, $8 where to start looking, $9 shop, $10 event id, $11 event
+// data template (NULL: no event; the claimed code's own code, channel and
+// partner are filled in).
+//
+// Where to start: the pool is claimed in id order, and the index entries
+// of codes claimed since the last vacuum are still there, so a search from
+// the lowest id would step over all of them; it starts after the last code
+// this process claimed and falls back to the whole pool only when nothing
+// is left above it (the second subquery runs only then).
 const claimSQL = `WITH c AS (
 	UPDATE codes SET status = 'issued', issued_at = $1, expires_at = $2, customer_id = $3, customer_email = $4,
 		channel = CASE WHEN $5::text = '' THEN channel ELSE $5::text END, partner_id = COALESCE($6, partner_id)
-	WHERE id = (SELECT id FROM codes WHERE campaign_id = $7 AND status = 'available' AND shopify_state = 'live' AND kind = 'unique'
-		ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+	WHERE id = COALESCE(
+		(SELECT id FROM codes WHERE campaign_id = $7 AND id > $8 AND status = 'available' AND shopify_state = 'live' AND kind = 'unique'
+			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED),
+		(SELECT id FROM codes WHERE campaign_id = $7 AND status = 'available' AND shopify_state = 'live' AND kind = 'unique'
+			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED))
 	RETURNING ` + codeCols + `
 ), e AS (
 	INSERT INTO outbound_events (shop_id, endpoint_id, event_id, type, payload, next_attempt_at, created_at)
-	SELECT $8, ep.id, $9, 'code.issued',
-		$10::jsonb || jsonb_build_object('code', c.code, 'channel', c.channel, 'partner_id', c.partner_id::text), $1, $1
+	SELECT $9, ep.id, $10, 'code.issued',
+		$11::jsonb || jsonb_build_object('code', c.code, 'channel', c.channel, 'partner_id', c.partner_id::text), $1, $1
 	FROM c, webhook_endpoints ep
-	WHERE $10::jsonb IS NOT NULL AND ep.shop_id = $8 AND ep.active AND (cardinality(ep.events) = 0 OR 'code.issued' = ANY(ep.events))
+	WHERE $11::jsonb IS NOT NULL AND ep.shop_id = $9 AND ep.active AND (cardinality(ep.events) = 0 OR 'code.issued' = ANY(ep.events))
 	ON CONFLICT (endpoint_id, event_id) DO NOTHING
 	RETURNING id
 )

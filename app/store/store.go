@@ -44,7 +44,9 @@ type Store struct {
 	db   *gorm.DB
 	sql  *sql.DB
 	pool *pgxpool.Pool
-	log  *slog.Logger
+	// issue group-commits IssueCode calls (issue_batch.go).
+	issue issueGroup
+	log   *slog.Logger
 }
 
 // Open connects to PostgreSQL and configures the pool. It does not migrate.
@@ -158,7 +160,10 @@ func TranslateError(err error) error {
 
 // Migrate applies the migrations in fsys (up), or reverts the last (down).
 func (s *Store) Migrate(ctx context.Context, fsys fs.FS, direction string) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, s.sql, fsys)
+	// Numbers are reserved per feature and land in any order: a database
+	// that already has a higher one still gets a lower one that arrives
+	// later (applied first, then the new ones).
+	p, err := goose.NewProvider(goose.DialectPostgres, s.sql, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

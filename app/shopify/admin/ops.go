@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -70,6 +71,19 @@ type DiscountCodeBasicInput struct {
 	CombinesWith           *DiscountCombinesWithInput `json:"combinesWith,omitempty"`
 	UsageLimit             *int                       `json:"usageLimit,omitempty"`
 	AppliesOncePerCustomer *bool                      `json:"appliesOncePerCustomer,omitempty"`
+	// Clear removes values on update (sent as explicit nulls); a field
+	// that is also set is sent with its value instead.
+	Clear DiscountClear `json:"-"`
+}
+
+// MarshalJSON writes the set fields and the nulls Clear asks for.
+func (in DiscountCodeBasicInput) MarshalJSON() ([]byte, error) {
+	type plain DiscountCodeBasicInput
+	b, err := json.Marshal(plain(in))
+	if err != nil {
+		return nil, err
+	}
+	return in.Clear.apply(b)
 }
 
 // DiscountContextInput: exactly one of All ("ALL"), Customers or
