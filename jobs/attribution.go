@@ -141,6 +141,14 @@ func (j *Jobs) ReleaseConversion(ctx context.Context, shopID, id int64) (bool, e
 		if err != nil {
 			return err
 		}
+		if (row.Status == store.ConversionHeld || row.Status == store.ConversionReversed) && !j.Now().Before(row.HoldUntil) {
+			// The fraud layer re-scores with hindsight first; it may hold
+			// the conversion for review or reject it (a reversed one is
+			// re-scored for the record only).
+			if block, err := j.reviewAtRelease(ctx, row); err != nil || block {
+				return err
+			}
+		}
 		dom, err := toDomain(row)
 		if err != nil {
 			return err
@@ -177,6 +185,10 @@ func (j *Jobs) TransitionConversion(ctx context.Context, shopID, id int64, actio
 		var entries []attribution.Entry
 		switch action {
 		case "approve":
+			if overturned, ok := fraudOverturn(row, dom, reasonOr(reason, "approved"), actor); ok {
+				n, entries = overturned.n, overturned.entries
+				break
+			}
 			n, entries, err = dom.Approve(reasonOr(reason, "approved"), actor)
 		case "reject":
 			n, entries, err = dom.Reject(reasonOr(reason, "rejected"), actor)
@@ -266,6 +278,11 @@ func (j *Jobs) AttributeOrder(ctx context.Context, sh *store.Shop, orderID int64
 			}
 			dom = n
 		}
+		if len(refunds) > 0 {
+			if err := j.Store.MarkFraudRefunded(ctx, sh.ID, orderID); err != nil {
+				return err
+			}
+		}
 		if o.CancelledAt != nil && dom.Status != attribution.StatusReversed {
 			n, entries := dom.Cancel(reasonOr(o.CancelReason, attribution.ReasonCancelled), cause)
 			if len(entries) > 0 || n.Status != dom.Status {
@@ -349,6 +366,10 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 	if err := fillFromDomain(row, dom, now); err != nil {
 		return nil, err
 	}
+	fraudAct, err := j.scoreAtAttribution(ctx, sh, o, row)
+	if err != nil {
+		return nil, err
+	}
 	if err := j.Store.InsertConversion(ctx, row); err != nil {
 		return nil, err
 	}
@@ -356,6 +377,9 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 		return nil, err
 	}
 	if err := j.Store.RedeemCodes(ctx, sh.ID, row.Codes, o.OrderCreatedAt); err != nil {
+		return nil, err
+	}
+	if err := fraudAct(ctx); err != nil {
 		return nil, err
 	}
 	return row, nil

@@ -47,6 +47,8 @@ type SimOrder struct {
 	// variant of an abuse kind; for diagnostics only.
 	Noise    string
 	Refunded bool
+	// RefundAt is when the order was refunded (zero when it was not).
+	RefundAt time.Time
 }
 
 // Scenario is a simulated shop: its orders in time order, with labels.
@@ -57,6 +59,9 @@ type Scenario struct {
 	Hold   time.Duration
 	Orders []SimOrder
 	Clicks int // clicks generated, converting or not
+	// AllClicks are those clicks in time order, so the scenario can be
+	// replayed through a real store.
+	AllClicks []Click
 }
 
 // Simulate generates a labelled shop history of about n orders (n plus or
@@ -806,6 +811,8 @@ type event struct {
 func (g *gen) run() Scenario {
 	slices.SortStableFunc(g.orders, func(a, b *draft) int { return a.in.Order.At.Compare(b.in.Order.At) })
 	sc := Scenario{Seed: g.seed, Start: g.start, Days: simDays, Hold: simHold, Clicks: len(g.clicks)}
+	sc.AllClicks = slices.Clone(g.clicks)
+	slices.SortStableFunc(sc.AllClicks, func(a, b Click) int { return a.At.Compare(b.At) })
 	sc.Orders = make([]SimOrder, len(g.orders))
 	var evs []event
 	for i, c := range g.clicks {
@@ -833,7 +840,7 @@ func (g *gen) run() Scenario {
 			d := g.orders[e.i]
 			d.in.Agg = tr.Aggregates(&d.in)
 			tr.ObserveOrder(&d.in)
-			sc.Orders[e.i] = SimOrder{Inputs: d.in, Label: d.label, Noise: d.noise, Refunded: !d.refundAt.IsZero()}
+			sc.Orders[e.i] = SimOrder{Inputs: d.in, Label: d.label, Noise: d.noise, Refunded: !d.refundAt.IsZero(), RefundAt: d.refundAt}
 		case 2:
 			tr.ObserveRefund(g.orders[e.i].in.Order.ID)
 		case 3:

@@ -36,10 +36,14 @@ const (
 	CodeExpired  = "code.expired"
 	CodeDisabled = "code.disabled"
 	CodeEnabled  = "code.enabled"
+	FraudAlert   = "fraud.alert"
+	// CheckoutRecoveryCode carries a cart-recovery code and the URL that
+	// applies it to the abandoned checkout (data: CheckoutRecoveryData).
+	CheckoutRecoveryCode = "checkout.recovery_code"
 )
 
 // Types lists every event type an endpoint may subscribe to.
-var Types = []string{CodeIssued, CodeExpired, CodeDisabled, CodeEnabled}
+var Types = []string{CodeIssued, CodeExpired, CodeDisabled, CodeEnabled, FraudAlert, CheckoutRecoveryCode}
 
 // ValidType reports whether t is a known event type.
 func ValidType(t string) bool { return slices.Contains(Types, t) }
@@ -235,6 +239,19 @@ type CodeData struct {
 	IssuedAt      *string `json:"issued_at"`
 	ExpiresAt     *string `json:"expires_at"`
 	Reason        string  `json:"reason,omitempty"`
+}
+
+// CheckoutRecoveryData is the data of a checkout.recovery_code event.
+type CheckoutRecoveryData struct {
+	CheckoutToken string  `json:"checkout_token"`
+	Code          string  `json:"code"`
+	CampaignID    string  `json:"campaign_id"`
+	CustomerEmail string  `json:"customer_email"`
+	CustomerID    *string `json:"customer_id"`
+	ExpiresAt     *string `json:"expires_at"`
+	RecoveryURL   string  `json:"recovery_url"`
+	Currency      string  `json:"currency"`
+	CartValue     string  `json:"cart_value"`
 }
 
 // SecretAD is the additional authenticated data an endpoint's signing

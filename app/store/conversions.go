@@ -290,10 +290,11 @@ type ConversionRef struct {
 
 // DueConversions lists held conversions whose hold ended at or before now,
 // oldest hold first, at most limit: the release sweep approves them.
+// Conversions the fraud layer holds for review wait for the merchant.
 func (s *Store) DueConversions(ctx context.Context, now time.Time, limit int) ([]ConversionRef, error) {
 	var out []ConversionRef
 	err := s.conn(ctx).Raw(`SELECT shop_id, id FROM conversions WHERE status = 'held' AND hold_until <= ?
-		ORDER BY hold_until, id LIMIT ?`, now, limit).Scan(&out).Error
+		AND fraud->>'review' IS DISTINCT FROM 'true' ORDER BY hold_until, id LIMIT ?`, now, limit).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: due conversions: %w", TranslateError(err))
 	}
