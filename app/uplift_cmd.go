@@ -14,7 +14,7 @@ import (
 	"github.com/coupontrail/coupontrail/app/uplift"
 )
 
-const upliftUsage = "uplift eval --csv FILE --treatment COL --treated VALUE --control VALUE --outcome COL [--features a,b,c | --exclude x,y] [--model tlearner|tlearner-gam|xlearner|tlearner-gbdt] [--holdout 0.3] [--seed N | --seeds A-B] [--json]"
+const upliftUsage = "uplift eval --csv FILE --treatment COL --treated VALUE --control VALUE --outcome COL [--features a,b,c | --exclude x,y] [--model tlearner|tlearner-gam|slearner-gam|ensemble|xlearner|tlearner-gbdt] [--holdout 0.3] [--seed N | --seeds A-B] [--json]"
 
 // runUplift is `coupontrail uplift eval`: it scores an uplift model on a
 // deterministic holdout of a randomised experiment read from a CSV, with

@@ -27,14 +27,17 @@ type Registry struct{ factories map[string]Factory }
 
 // NewRegistry returns a registry holding the package's models:
 // "tlearner" ([TLearner], the reference), "tlearner-gam" ([GAMTLearner], the
-// recommended stronger learner), "xlearner" ([XLearner]) and "tlearner-gbdt"
-// ([GBDTTLearner]).
+// recommended stronger learner), "slearner-gam" ([SLearnerGAM]), "ensemble"
+// (the mean of tlearner-gam and slearner-gam, [Ensemble]), "xlearner"
+// ([XLearner]) and "tlearner-gbdt" ([GBDTTLearner]).
 func NewRegistry() *Registry {
 	r := &Registry{factories: map[string]Factory{}}
 	r.Register(NameTLearner, func(uint64) Model { return NewTLearner() })
 	r.Register(NameGAMTLearner, func(uint64) Model { return NewGAMTLearner() })
 	r.Register(NameXLearner, func(uint64) Model { return NewXLearner() })
 	r.Register(NameGBDTTLearner, func(seed uint64) Model { return NewGBDTTLearner(seed) })
+	r.Register(NameSLearnerGAM, func(uint64) Model { return NewSLearnerGAM() })
+	r.Register(NameEnsemble, func(uint64) Model { return NewEnsemble(r, NameGAMTLearner, NameSLearnerGAM) })
 	return r
 }
 
