@@ -286,7 +286,8 @@ func refundBagCurrency(rf *payload.Refund) string {
 }
 
 // checkoutEvent records checkouts/create and checkouts/update: the newest
-// version of the checkout, keyed by token.
+// version of the checkout, keyed by token, and schedules its abandonment
+// check (jobs/carts.go).
 func (j *Jobs) checkoutEvent(ctx context.Context, d *store.Delivery) error {
 	c, err := payload.ParseCheckout(d.Payload)
 	if err != nil {
@@ -306,7 +307,9 @@ func (j *Jobs) checkoutEvent(ctx context.Context, d *store.Delivery) error {
 	}
 	j.Log.DebugContext(ctx, "checkout recorded", "shop", sh.Domain, "checkout_token", c.Token, "topic", d.Topic,
 		"webhook_id", d.WebhookID, "outcome", string(outcome))
-	return nil
+	// The abandonment check runs after the shop's delay; a newer version
+	// moves it, an older one (Stale) leaves it alone.
+	return j.scheduleCartCheck(ctx, sh, row)
 }
 
 // checkoutRow maps a parsed checkout onto the row the store keeps.
