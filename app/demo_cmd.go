@@ -15,20 +15,38 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo install [--shop DOMAIN] [--plan PLAN]",
-		"install: create a shop in the dev store (DEVSTORE_ADDR) and open the running app (APP_URL) as the Shopify admin would, with a fresh session token, so the app installs it through the real token-exchange path; then print an API key for it.", stderr)
+	fs := newFlags("demo", "demo install|traffic [--shop DOMAIN] [--plan PLAN] [--interval D] [--duration D] [--backfill-days N]",
+		"install: create a shop in the dev store (DEVSTORE_ADDR) and open the running app (APP_URL) as the Shopify admin would, with a fresh session token, so the app installs it through the real token-exchange path; then print an API key for it.\n"+
+			"traffic: seed the installed demo shop (partners, campaigns with codes, vanity codes, SmartLinks) through the API, then keep generating live traffic from the dev store until stopped: SmartLink clicks, issued codes, orders, refunds, cancellations, bot clicks and a little fraud (a leaked code, a self-referral).", stderr)
 	shop := fs.String("shop", "demo.myshopify.com", "shop domain")
 	plan := fs.String("plan", "standard", "dev store plan (sets the Admin API bucket)")
-	if len(args) == 0 || args[0] != "install" {
+	interval := fs.Duration("interval", 1500*time.Millisecond, "traffic: average time between events")
+	duration := fs.Duration("duration", 0, "traffic: stop after this long (0: until interrupted)")
+	backfill := fs.Int("backfill-days", 30, "traffic: on the first run, also place a few orders a day over this many past days (0: none)")
+	if len(args) == 0 || (args[0] != "install" && args[0] != "traffic") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fs.Usage()
 			return nil
 		}
 		fs.Usage()
-		return usageErr("want: demo install")
+		return usageErr("want: demo install or demo traffic")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "traffic" {
+		domain, err := shopify.NormalizeShop(*shop)
+		if err != nil {
+			return usageErr("--shop must be a *.myshopify.com domain")
+		}
+		if *interval <= 0 {
+			return usageErr("--interval must be positive")
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return runDemoTraffic(ctx, newDemoClient(cfg.AppURL, cfg.DevStoreAddr, domain), *interval, *duration, *backfill, stderr)
 	}
 	domain, err := shopify.NormalizeShop(*shop)
 	if err != nil {

@@ -116,6 +116,22 @@ func (s *Store) RedactCustomer(ctx context.Context, shopID int64, domain string,
 			return res.Error
 		}
 		total += res.RowsAffected
+		if n, err = s.redactCartCustomer(ctx, shopID, k); err != nil {
+			return err
+		}
+		total += n
+		if n, err = s.redactReportCustomer(ctx, shopID, k); err != nil {
+			return err
+		}
+		total += n
+		if n, err = s.redactExperimentCustomer(ctx, shopID, k); err != nil {
+			return err
+		}
+		total += n
+		if n, err = s.redactFraudCustomer(ctx, shopID, k); err != nil {
+			return err
+		}
+		total += n
 		// Each later feature that stores personal data erases it here too.
 		return nil
 	})
