@@ -1,9 +1,14 @@
 # syntax=docker/dockerfile:1
-# Stage 1: the admin UI (only when web/ has a package.json).
+# Stage 1: the admin UI.
 FROM node:20-bookworm-slim AS web
+# web/dist is also committed (a clone without node still builds); this stage
+# rebuilds it so the image always matches web/src. Dependencies first, for the
+# layer cache.
 WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY web/ ./
-RUN if [ -f package.json ]; then npm ci --no-audit --no-fund && npm run build; else mkdir -p dist; fi
+RUN npm run build
 
 # Stage 2: a static Go binary with the UI and migrations embedded.
 FROM golang:1.26-bookworm AS build
