@@ -80,7 +80,7 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 // Periodic lists the scheduler's entries: cron spec and task.
 func Periodic() []PeriodicTask {
 	out := []PeriodicTask{
-		{Spec: "@every 30s", Task: asynq.NewTask(TypeWebhookSweep, nil), Opts: []asynq.Option{asynq.Queue(QueueCritical), asynq.Unique(25 * time.Second), asynq.MaxRetry(0)}},
+		webhookSweepPeriodic(),
 	}
 	out = append(out, campaignPeriodic()...)
 	out = append(out, codePeriodic()...)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -50,6 +51,13 @@ func (j *Jobs) ProcessDelivery(ctx context.Context, id int64) error {
 	err := j.Store.InTx(ctx, func(ctx context.Context) error {
 		d, err := j.Store.LockPendingDelivery(ctx, id)
 		if err != nil {
+			return err
+		}
+		// The work and the delivery's status commit together, so a commit
+		// lost in a database crash loses both and the sweeper redoes the
+		// delivery: processing need not wait for the WAL flush (the intake's
+		// commit, which Shopify's 200 depends on, still does).
+		if err := j.Store.AsyncCommit(ctx); err != nil {
 			return err
 		}
 		topic = d.Topic
@@ -106,9 +114,32 @@ func (m malformedError) Error() string { return m.err.Error() }
 // handleWebhookSweep re-enqueues deliveries that were recorded but never
 // processed (Redis was down at intake, or a worker died mid-job).
 func (j *Jobs) handleWebhookSweep(ctx context.Context, _ *asynq.Task) error {
-	_, err := j.SweepDeliveries(ctx, 30*time.Second)
+	_, err := j.SweepDeliveries(ctx, SweepInterval())
 	return err
 }
+
+// SweepInterval is how often the webhook sweeper runs and how long a
+// delivery must have waited before it hands it out again:
+// WEBHOOK_SWEEP_INTERVAL (a Go duration, 1s to 10m), else 30s. Shorter means
+// faster recovery after a Redis loss or a dead worker, at the cost of
+// enqueueing some deliveries twice while a backlog drains (harmless: the row
+// lock decides).
+func SweepInterval() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("WEBHOOK_SWEEP_INTERVAL")); err == nil && d >= time.Second && d <= 10*time.Minute {
+		return d.Truncate(time.Second)
+	}
+	return 30 * time.Second
+}
+
+func webhookSweepPeriodic() PeriodicTask {
+	iv := SweepInterval()
+	return PeriodicTask{Spec: "@every " + iv.String(), Task: asynq.NewTask(TypeWebhookSweep, nil),
+		Opts: []asynq.Option{asynq.Queue(QueueCritical), asynq.Unique(max(iv*5/6, time.Second)), asynq.MaxRetry(0)}}
+}
+
+// sweepChunk is how many deliveries one sweep task carries: small enough
+// that a large backlog spreads over every worker.
+const sweepChunk = 20
 
 // SweepDeliveries enqueues processing for deliveries waiting longer than
 // minAge and returns how many it handed out.
@@ -120,8 +151,8 @@ func (j *Jobs) SweepDeliveries(ctx context.Context, minAge time.Duration) (int, 
 		if err != nil {
 			return total, err
 		}
-		for i := 0; i < len(ids); i += 100 {
-			batch := ids[i:min(i+100, len(ids))]
+		for i := 0; i < len(ids); i += sweepChunk {
+			batch := ids[i:min(i+sweepChunk, len(ids))]
 			taskID := fmt.Sprintf("sweep:%d-%d", batch[0], batch[len(batch)-1])
 			if err := EnqueueDeliveries(ctx, j.Client, batch, asynq.TaskID(taskID)); err != nil {
 				return total, err

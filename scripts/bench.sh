@@ -45,6 +45,23 @@ kill "$ISSUE_PID" 2>/dev/null || true; wait "$ISSUE_PID" 2>/dev/null || true
 # 5. SmartLinks: GET /l/{slug} at 1,000 req/s open loop for 15 s against `serve` (p99 < 10 ms, every redirect a recorded click; BENCH_LINK_MODE=issue|vanity|none).
 go build -o "$TMP/linkload" ./bench/linkload && { HTTP_ADDR=127.0.0.1:18092 $BIN serve 2> "$TMP/serve-link.log" & LINK_PID=$!; for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18092/readyz >/dev/null 2>&1 && break; sleep 0.2; done; "$TMP/linkload" -url http://127.0.0.1:18092 -rate "${BENCH_LINK_RATE:-1000}" -d "${BENCH_SECONDS:-15}s" -db "$DATABASE_URL" -code-mode "${BENCH_LINK_MODE:-vanity}" > "$TMP/link.json" || true; kill "$LINK_PID" 2>/dev/null || true; wait "$LINK_PID" 2>/dev/null || true; if [ -s "$TMP/link.json" ]; then results+=("$(cat "$TMP/link.json")"); fi; }
 
+# 6. Reports: 10,000,000 conversions COPY-loaded into their own database (kept between runs; BENCH_REPORTS_RESEED=1 reloads),
+#    rollups rebuilt, then GET /api/v1/reports/{summary,timeseries,ltv,overview} from 4 callers for 20 s against `serve` (p95 < 150 ms).
+REPORT_DB=${DATABASE_URL%/*}/coupontrail_reportload?sslmode=disable
+go build -o "$TMP/reportload" ./bench/reportload && { reuse=-reuse; [ "${BENCH_REPORTS_RESEED:-0}" = 1 ] && reuse=""; "$TMP/reportload" seed $reuse -db "$REPORT_DB" -n "${BENCH_REPORT_ROWS:-10000000}" 2> "$TMP/reportseed.txt" || cat "$TMP/reportseed.txt" >&2; DATABASE_URL="$REPORT_DB" HTTP_ADDR=127.0.0.1:18093 $BIN serve 2> "$TMP/serve-report.log" & REPORT_PID=$!; for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18093/readyz >/dev/null 2>&1 && break; sleep 0.2; done; "$TMP/reportload" measure -db "$REPORT_DB" -url http://127.0.0.1:18093 -d "${BENCH_REPORT_SECONDS:-20}s" > "$TMP/report.json" || true; kill "$REPORT_PID" 2>/dev/null || true; wait "$REPORT_PID" 2>/dev/null || true; if [ -s "$TMP/report.json" ]; then results+=("$(cat "$TMP/report.json")"); fi; }
+
+# 7. Attribution: 20,000 signed orders (+10% refunds) through intake -> conversions as fast as taken (>= 1,000 orders/s),
+#    then 300 orders/s open loop for 30 s (p99 webhook -> committed conversion < 2 s), against one `serve` and one `worker`.
+go build -o "$TMP/attributionload" ./bench/attributionload && {
+  HTTP_ADDR=127.0.0.1:18093 $BIN serve 2> "$TMP/serve-attr.log" & ATTR_SERVE=$!
+  $BIN worker 2> "$TMP/worker-attr.log" & ATTR_WORKER=$!
+  for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18093/readyz >/dev/null 2>&1 && break; sleep 0.2; done
+  "$TMP/attributionload" -url http://127.0.0.1:18093 -db "$DATABASE_URL" -orders "${BENCH_ATTR_ORDERS:-20000}" \
+    -rate "${BENCH_ATTR_RATE:-300}" -d "${BENCH_ATTR_SECONDS:-30}s" > "$TMP/attr.json" || true
+  kill "$ATTR_SERVE" "$ATTR_WORKER" 2>/dev/null || true; wait "$ATTR_SERVE" "$ATTR_WORKER" 2>/dev/null || true
+  while IFS= read -r line; do [ -n "$line" ] && results+=("$line"); done < "$TMP/attr.json"
+}
+
 # Results: JSON and a table.
 {
   echo '{"go_benchmarks":['

@@ -238,6 +238,9 @@ func (in *Intake) flusher() {
 	}
 }
 
+// taskChunk is how many recorded deliveries one queue task carries.
+const taskChunk = 8
+
 func (in *Intake) enqueuer() {
 	defer in.enqWG.Done()
 	var downUntil time.Time
@@ -245,9 +248,16 @@ func (in *Intake) enqueuer() {
 		if time.Now().Before(downUntil) {
 			continue // Redis was just down; the sweeper re-drains
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := in.o.Enqueue(ctx, ids)
-		cancel()
+		var err error
+		// One task per chunk, not per batch: a worker runs a task's
+		// deliveries one after another, so a batch of 128 in one task would
+		// keep the last of them waiting for the 127 before it while other
+		// workers idle.
+		for i := 0; i < len(ids) && err == nil; i += taskChunk {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err = in.o.Enqueue(ctx, ids[i:min(i+taskChunk, len(ids))])
+			cancel()
+		}
 		if err != nil {
 			downUntil = time.Now().Add(2 * time.Second)
 			in.o.Log.Warn("enqueue failed, deliveries left to the sweeper", "count", len(ids), "err", err)

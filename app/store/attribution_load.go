@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// AttributionProgress counts a shop's conversions of orders in
+// [fromOrder, toOrder) and its deliveries still waiting to be processed
+// (load harnesses and operator checks).
+func (s *Store) AttributionProgress(ctx context.Context, shopID int64, domain string, fromOrder, toOrder int64) (conversions, waiting int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM conversions WHERE shop_id = $1 AND order_id >= $3 AND order_id < $4),
+		(SELECT count(*) FROM webhook_deliveries WHERE shop_domain = $2 AND status = 'received')`,
+		shopID, domain, fromOrder, toOrder).Scan(&conversions, &waiting)
+	return conversions, waiting, TranslateError(err)
+}
+
+// ConversionTimes returns when each conversion of orders in [fromOrder,
+// toOrder) was attributed, by order id.
+func (s *Store) ConversionTimes(ctx context.Context, shopID, fromOrder, toOrder int64) (map[int64]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT order_id, created_at FROM conversions
+		WHERE shop_id = $1 AND order_id >= $2 AND order_id < $3`, shopID, fromOrder, toOrder)
+	if err != nil {
+		return nil, TranslateError(err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, TranslateError(err)
+		}
+		out[id] = at
+	}
+	return out, TranslateError(rows.Err())
+}
+
+// AsyncCommit lets the transaction carried by ctx commit without waiting for
+// its WAL flush (SET LOCAL synchronous_commit = off). Use it only for work
+// that is redone from PostgreSQL when lost: a crash of the database can drop
+// the last few hundred milliseconds of such commits, whole, never in part.
+func (s *Store) AsyncCommit(ctx context.Context) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); !ok {
+		return nil // not in a transaction: nothing to relax
+	}
+	return TranslateError(s.conn(ctx).Exec(`SET LOCAL synchronous_commit = off`).Error)
+}
