@@ -109,7 +109,7 @@ func (j *Jobs) fraudFactsFor(ctx context.Context, sh *store.Shop, o *store.Order
 	f.in.Order = fraud.Order{
 		ID: strconv.FormatInt(o.OrderID, 10), At: o.OrderCreatedAt, Email: o.Email, IP: ip, UserAgent: o.UserAgent,
 		Device: deviceOf(o.UserAgent), Channel: row.Channel, ClickID: ClickIDFromLanding(o.LandingSite),
-		TrafficSource: trafficSource(o.LandingSite),
+		TrafficSource: trafficSource(o.LandingSite), Country: o.Country,
 	}
 	if o.CustomerID != nil {
 		f.in.Order.CustomerID = strconv.FormatInt(*o.CustomerID, 10)

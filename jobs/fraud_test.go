@@ -223,7 +223,7 @@ func (r *fraudReplay) orderRow(o fraud.SimOrder, oid int64) *store.Order {
 	disc := int64(0)
 	row := &store.Order{ShopID: r.e.sh.ID, OrderID: oid, Name: "#" + strconv.FormatInt(oid, 10), Email: in.Order.Email,
 		CustomerID: r.cust(in.Order.CustomerID), Currency: "USD", TotalMinor: sub, SubtotalMinor: &sub, DiscountMinor: &disc,
-		BrowserIP: in.Order.IP.String(), UserAgent: in.Order.UserAgent, SourceName: "web", FinancialStatus: "paid",
+		BrowserIP: in.Order.IP.String(), UserAgent: in.Order.UserAgent, Country: in.Order.Country, SourceName: "web", FinancialStatus: "paid",
 		OrderCreatedAt: in.Order.At, OrderUpdatedAt: in.Order.At, Source: store.OrderSourceWebhook,
 		FirstWebhookID: "o" + strconv.FormatInt(oid, 10), LastWebhookID: "o" + strconv.FormatInt(oid, 10)}
 	if in.Code != nil {
@@ -369,14 +369,8 @@ func TestFraudDetectionThroughProduct(t *testing.T) {
 		}
 		// Precision ≥ 0.9 everywhere. Recall ≥ 0.9 wherever the detector
 		// reaches it with the full view; the product must not fall more
-		// than 0.1 below the detector's own recall, except for leaked
-		// codes, where it lacks the order's shipping country (the orders
-		// table does not keep it) and with it the new-countries evidence:
-		// there the floor is 0.4 below.
+		// than 0.1 below the detector's own recall.
 		floor := min(0.9, ref[k]-0.1)
-		if k == fraud.KindLeakedCode {
-			floor = min(0.9, ref[k]-0.4)
-		}
 		if p < 0.9 || rc < floor {
 			bad = append(bad, fmt.Sprintf("%s (precision %.3f, recall %.3f < %.3f)", k, p, rc, floor))
 		}

@@ -108,7 +108,7 @@ func orderRow(sh *store.Shop, o *payload.Order, d *store.Delivery) (*store.Order
 	}
 	row := &store.Order{
 		ShopID: sh.ID, OrderID: o.ID, AdminGraphQLAPIID: o.AdminGraphQLAPIID, Name: o.Name,
-		CheckoutToken: o.CheckoutToken, Currency: strings.ToUpper(o.Currency),
+		CheckoutToken: o.CheckoutToken, Currency: strings.ToUpper(o.Currency), Country: o.Country(),
 		LandingSite: o.LandingSite, ReferringSite: o.ReferringSite, BrowserIP: o.BrowserIP,
 		SourceName: o.SourceName, FinancialStatus: o.FinancialStatus, Test: o.Test,
 		OrderCreatedAt: o.CreatedAt, OrderUpdatedAt: o.UpdatedAt, CancelledAt: o.CancelledAt, CancelReason: o.CancelReason,

@@ -61,11 +61,13 @@ type Order struct {
 	// DiscountCodes are upper-cased (redeem codes are case-insensitive).
 	DiscountCodes []string
 	// NoteAttributes is the JSON array of cart attributes [{name, value}].
-	NoteAttributes  json.RawMessage
-	LandingSite     string
-	ReferringSite   string
-	BrowserIP       string
-	UserAgent       string
+	NoteAttributes json.RawMessage
+	LandingSite    string
+	ReferringSite  string
+	BrowserIP      string
+	UserAgent      string
+	// Country is the shipping (else billing) address's ISO country.
+	Country         string
 	SourceName      string
 	FinancialStatus string
 	Test            bool
@@ -154,8 +156,8 @@ var upsertOrderSQL = `INSERT INTO orders (shop_id, order_id, admin_graphql_api_i
 	currency, total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
 	discount_codes, note_attributes, landing_site, referring_site, browser_ip, user_agent, source_name, financial_status,
 	test, order_created_at, order_updated_at, cancelled_at, cancel_reason, source, first_webhook_id, last_webhook_id,
-	created_at, updated_at)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	created_at, updated_at, country)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	admin_graphql_api_id = COALESCE(NULLIF(EXCLUDED.admin_graphql_api_id, ''), orders.admin_graphql_api_id),
 	name = COALESCE(NULLIF(EXCLUDED.name, ''), orders.name),
@@ -176,6 +178,7 @@ ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	` + keepOnReconcile("landing_site") + `,
 	` + keepOnReconcile("referring_site") + `,
 	source_name = COALESCE(NULLIF(EXCLUDED.source_name, ''), orders.source_name),
+	country = COALESCE(NULLIF(EXCLUDED.country, ''), orders.country),
 	financial_status = COALESCE(NULLIF(EXCLUDED.financial_status, ''), orders.financial_status),
 	test = EXCLUDED.test,
 	order_created_at = EXCLUDED.order_created_at,
@@ -220,7 +223,7 @@ func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (Upser
 			o.Currency, o.TotalMinor, o.SubtotalMinor, o.DiscountMinor, o.ShippingMinor, o.CurrentTotalMinor, o.CurrentSubtotalMinor,
 			textArrayJSON(NormalizeCodes(o.DiscountCodes)), string(notes), o.LandingSite, o.ReferringSite, o.BrowserIP, o.UserAgent,
 			o.SourceName, o.FinancialStatus, o.Test, o.OrderCreatedAt, o.OrderUpdatedAt, o.CancelledAt, o.CancelReason,
-			o.Source, o.LastWebhookID, o.LastWebhookID, now, now).Rows()
+			o.Source, o.LastWebhookID, o.LastWebhookID, now, now, o.Country).Rows()
 		if err != nil {
 			return err
 		}
@@ -289,7 +292,7 @@ const orderCols = `shop_id, order_id, admin_graphql_api_id, name, email, custome
 	total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
 	array_to_json(discount_codes)::text, note_attributes::text, landing_site, referring_site, browser_ip, user_agent,
 	source_name, financial_status, test, order_created_at, order_updated_at, cancelled_at, cancel_reason, refunded_minor,
-	source, first_webhook_id, last_webhook_id, redacted_at, created_at, updated_at`
+	source, first_webhook_id, last_webhook_id, redacted_at, created_at, updated_at, country`
 
 func scanOrder(rows *sql.Rows) (*Order, error) {
 	var o Order
@@ -298,7 +301,7 @@ func scanOrder(rows *sql.Rows) (*Order, error) {
 		&o.TotalMinor, &o.SubtotalMinor, &o.DiscountMinor, &o.ShippingMinor, &o.CurrentTotalMinor, &o.CurrentSubtotalMinor,
 		&codes, &notes, &o.LandingSite, &o.ReferringSite, &o.BrowserIP, &o.UserAgent,
 		&o.SourceName, &o.FinancialStatus, &o.Test, &o.OrderCreatedAt, &o.OrderUpdatedAt, &o.CancelledAt, &o.CancelReason, &o.RefundedMinor,
-		&o.Source, &o.FirstWebhookID, &o.LastWebhookID, &o.RedactedAt, &o.CreatedAt, &o.UpdatedAt)
+		&o.Source, &o.FirstWebhookID, &o.LastWebhookID, &o.RedactedAt, &o.CreatedAt, &o.UpdatedAt, &o.Country)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -57,17 +58,21 @@ type Order struct {
 	LineItems            []LineItem            `json:"line_items,omitempty"`
 	Refunds              []Refund              `json:"refunds,omitempty"`
 
-	ClientDetails  *ClientDetails `json:"client_details,omitempty"`
-	BrowserIP      string         `json:"browser_ip,omitempty"`
-	LandingSite    string         `json:"landing_site,omitempty"`
-	ReferringSite  string         `json:"referring_site,omitempty"`
-	SourceName     string         `json:"source_name,omitempty"`
-	CheckoutToken  string         `json:"checkout_token,omitempty"`
-	Token          string         `json:"token,omitempty"`
-	CartToken      string         `json:"cart_token,omitempty"`
-	Note           string         `json:"note,omitempty"`
-	NoteAttributes NoteAttributes `json:"note_attributes,omitempty"`
-	Tags           string         `json:"tags,omitempty"`
+	ClientDetails *ClientDetails `json:"client_details,omitempty"`
+	// ShippingAddress and BillingAddress are read for their country only
+	// (the fraud layer's "code seen in new countries" evidence).
+	ShippingAddress *Address       `json:"shipping_address,omitempty"`
+	BillingAddress  *Address       `json:"billing_address,omitempty"`
+	BrowserIP       string         `json:"browser_ip,omitempty"`
+	LandingSite     string         `json:"landing_site,omitempty"`
+	ReferringSite   string         `json:"referring_site,omitempty"`
+	SourceName      string         `json:"source_name,omitempty"`
+	CheckoutToken   string         `json:"checkout_token,omitempty"`
+	Token           string         `json:"token,omitempty"`
+	CartToken       string         `json:"cart_token,omitempty"`
+	Note            string         `json:"note,omitempty"`
+	NoteAttributes  NoteAttributes `json:"note_attributes,omitempty"`
+	Tags            string         `json:"tags,omitempty"`
 
 	FinancialStatus   string `json:"financial_status,omitempty"`
 	FulfillmentStatus string `json:"fulfillment_status,omitempty"`
@@ -258,4 +263,20 @@ func (li LineItem) AllocatedDiscountMinor(currency string) (int64, error) {
 		sum += v
 	}
 	return sum, nil
+}
+
+// Address is the part of an order address the app reads.
+type Address struct {
+	CountryCode string `json:"country_code,omitempty"`
+}
+
+// Country is the order's ISO country: the shipping address's, else the
+// billing address's, else "".
+func (o *Order) Country() string {
+	for _, a := range []*Address{o.ShippingAddress, o.BillingAddress} {
+		if a != nil && a.CountryCode != "" {
+			return strings.ToUpper(a.CountryCode)
+		}
+	}
+	return ""
 }
