@@ -61,7 +61,7 @@ var Vars = []Var{
 	{Name: "DEVSTORE_ADDR", Default: "127.0.0.1:8081", Help: "address of the dev store (coupontrail devstore)"},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "DB_MAX_OPEN_CONNS", Default: "20", Help: "PostgreSQL pool size per process"},
-	{Name: "DB_MAX_IDLE_CONNS", Default: "10", Help: "idle PostgreSQL connections kept per process"},
+	{Name: "DB_MAX_IDLE_CONNS", Default: "10", Help: "idle PostgreSQL connections kept per process (below DB_MAX_OPEN_CONNS)"},
 	{Name: "WORKER_CONCURRENCY", Default: "20", Help: "asynq handlers running at once per worker process"},
 	{Name: "SHUTDOWN_TIMEOUT", Default: "25s", Help: "how long shutdown waits for in-flight requests and jobs"},
 	{Name: "WEBHOOK_BODY_LIMIT", Default: "1048576", Help: "largest webhook body accepted, in bytes (larger -> 413)"},
@@ -183,8 +183,11 @@ func (c *Config) Validate() error {
 	default:
 		return &Error{"LOG_LEVEL", "must be debug, info, warn or error"}
 	}
-	if c.DBMaxIdleConns > c.DBMaxOpenConns {
-		return &Error{"DB_MAX_IDLE_CONNS", "must not exceed DB_MAX_OPEN_CONNS"}
+	// The ORM and the bulk paths (webhook intake, COPY, the issue path)
+	// share one pool: connections the ORM keeps idle are held from the bulk
+	// paths, so keeping all of them idle would starve the intake for good.
+	if c.DBMaxIdleConns >= c.DBMaxOpenConns {
+		return &Error{"DB_MAX_IDLE_CONNS", "must be below DB_MAX_OPEN_CONNS (idle ORM connections are unavailable to the webhook intake and bulk paths)"}
 	}
 	return nil
 }

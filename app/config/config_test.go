@@ -43,6 +43,7 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"DB_MAX_OPEN_CONNS", "-1"},
 		{"SHUTDOWN_TIMEOUT", "soon"},
 		{"WEBHOOK_BODY_LIMIT", "lots"},
+		{"DB_MAX_IDLE_CONNS", "20"}, // equal to DB_MAX_OPEN_CONNS (20): would starve the bulk paths
 	}
 	for _, tc := range cases {
 		t.Run(tc.name+"="+tc.val, func(t *testing.T) {
