@@ -49,7 +49,7 @@ const (
 // fraudHistoryLimit caps each part of the history one scoring reads (the
 // newest rows), which bounds the cost for a code redeemed thousands of
 // times a day; the baseline is then computed from the capped history.
-const fraudHistoryLimit = 1000
+const fraudHistoryLimit = 300
 
 // fraudScoringNanos is the time spent scoring at attribution in this
 // process (the replay test reports scoring's share of attribution).
