@@ -335,9 +335,6 @@ func referenceRecall(sc fraud.Scenario) map[fraud.IncidentKind]float64 {
 // shadow mode; every conversion's stored verdict is compared with the
 // label. Targets: precision and recall ≥ 0.9 per kind, FPR ≤ 1%.
 func TestFraudDetectionThroughProduct(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays thousands of orders")
-	}
 	r := newFraudReplay(t, 11, fraudReplayOrders(), `{"hold_days":14}`)
 	ref := referenceRecall(r.sc)
 	if err := r.e.st.CreateWebhookEndpoint(context.Background(), &store.WebhookEndpoint{ShopID: r.e.sh.ID, URL: "https://hooks.example.com/fraud",

@@ -1,7 +1,6 @@
 package devstore
 
 import (
-	"net/http"
 	"time"
 )
 
@@ -12,16 +11,9 @@ import (
 func (s *Store) UpdateCheckout(domain, token string, over OrderInput) (map[string]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sh, aerr := s.shopLocked(domain)
+	sh, c, aerr := s.openCheckoutLocked(domain, token)
 	if aerr != nil {
 		return nil, aerr
-	}
-	c, ok := sh.checkouts[token]
-	if !ok {
-		return nil, apiErr(http.StatusNotFound, "checkout_not_found", "no checkout %s", token)
-	}
-	if c.completedAt != nil {
-		return nil, apiErr(http.StatusUnprocessableEntity, "checkout_completed", "checkout %s is already completed (order %d)", token, c.orderID)
 	}
 	mergeInput(&c.in, over)
 	now := s.now().Truncate(time.Second)

@@ -917,21 +917,30 @@ func (s *Store) checkoutJSONLocked(sh *shop, c *checkout) map[string]any {
 	}
 }
 
+// openCheckoutLocked finds a shop's checkout that is not completed yet.
+func (s *Store) openCheckoutLocked(domain, token string) (*shop, *checkout, *APIError) {
+	sh, aerr := s.shopLocked(domain)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	c, ok := sh.checkouts[token]
+	if !ok {
+		return nil, nil, apiErr(http.StatusNotFound, "checkout_not_found", "no checkout %s", token)
+	}
+	if c.completedAt != nil {
+		return nil, nil, apiErr(http.StatusUnprocessableEntity, "checkout_completed", "checkout %s is already completed (order %d)", token, c.orderID)
+	}
+	return sh, c, nil
+}
+
 // CompleteCheckout turns a checkout into an order with that checkout_token. Fields of over (discount codes, client
 // details, ...) override the checkout's when set.
 func (s *Store) CompleteCheckout(domain, token string, over OrderInput) (map[string]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sh, aerr := s.shopLocked(domain)
+	sh, c, aerr := s.openCheckoutLocked(domain, token)
 	if aerr != nil {
 		return nil, aerr
-	}
-	c, ok := sh.checkouts[token]
-	if !ok {
-		return nil, apiErr(http.StatusNotFound, "checkout_not_found", "no checkout %s", token)
-	}
-	if c.completedAt != nil {
-		return nil, apiErr(http.StatusUnprocessableEntity, "checkout_completed", "checkout %s is already completed (order %d)", token, c.orderID)
 	}
 	in := c.in
 	mergeInput(&in, over)

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -141,20 +140,7 @@ func (c *Client) DiscountCodeFreeShippingCreate(ctx context.Context, input Disco
 	if err := input.Validate(true); err != nil {
 		return "", err
 	}
-	var out struct {
-		P struct {
-			Node *struct {
-				ID string `json:"id"`
-			} `json:"codeDiscountNode"`
-		} `json:"discountCodeFreeShippingCreate"`
-	}
-	if err := c.DoCost(ctx, 10, discountCodeFreeShippingCreateMutation, map[string]any{"input": input}, &out); err != nil {
-		return "", err
-	}
-	if out.P.Node == nil || out.P.Node.ID == "" {
-		return "", errors.New("admin: DiscountCodeFreeShippingCreate: no codeDiscountNode and no userErrors")
-	}
-	return out.P.Node.ID, nil
+	return c.codeDiscountCreate(ctx, "DiscountCodeFreeShippingCreate", discountCodeFreeShippingCreateMutation, input)
 }
 
 const discountCodeFreeShippingUpdateMutation = `mutation DiscountCodeFreeShippingUpdate($id: ID!, $input: DiscountCodeFreeShippingInput!) {
@@ -173,18 +159,6 @@ func (c *Client) DiscountCodeFreeShippingUpdate(ctx context.Context, id string, 
 	if err := input.Validate(false); err != nil {
 		return err
 	}
-	var out struct {
-		P struct {
-			Node *struct {
-				ID string `json:"id"`
-			} `json:"codeDiscountNode"`
-		} `json:"discountCodeFreeShippingUpdate"`
-	}
-	if err := c.DoCost(ctx, 10, discountCodeFreeShippingUpdateMutation, map[string]any{"id": id, "input": input}, &out); err != nil {
-		return err
-	}
-	if out.P.Node == nil {
-		return errors.New("admin: DiscountCodeFreeShippingUpdate: no codeDiscountNode and no userErrors")
-	}
-	return nil
+	_, err := c.codeDiscountNode(ctx, "DiscountCodeFreeShippingUpdate", discountCodeFreeShippingUpdateMutation, map[string]any{"id": id, "input": input})
+	return err
 }

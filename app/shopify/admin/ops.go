@@ -265,20 +265,7 @@ func (c *Client) DiscountCodeBasicCreate(ctx context.Context, input DiscountCode
 	if err := input.Validate(true); err != nil {
 		return "", err
 	}
-	var out struct {
-		P struct {
-			Node *struct {
-				ID string `json:"id"`
-			} `json:"codeDiscountNode"`
-		} `json:"discountCodeBasicCreate"`
-	}
-	if err := c.DoCost(ctx, 10, discountCodeBasicCreateMutation, map[string]any{"input": input}, &out); err != nil {
-		return "", err
-	}
-	if out.P.Node == nil || out.P.Node.ID == "" {
-		return "", errors.New("admin: DiscountCodeBasicCreate: no codeDiscountNode and no userErrors")
-	}
-	return out.P.Node.ID, nil
+	return c.codeDiscountCreate(ctx, "DiscountCodeBasicCreate", discountCodeBasicCreateMutation, input)
 }
 
 const discountCodeBasicUpdateMutation = `mutation DiscountCodeBasicUpdate($id: ID!, $input: DiscountCodeBasicInput!) {
@@ -297,20 +284,38 @@ func (c *Client) DiscountCodeBasicUpdate(ctx context.Context, id string, input D
 	if err := input.Validate(false); err != nil {
 		return err
 	}
-	var out struct {
-		P struct {
-			Node *struct {
-				ID string `json:"id"`
-			} `json:"codeDiscountNode"`
-		} `json:"discountCodeBasicUpdate"`
+	_, err := c.codeDiscountNode(ctx, "DiscountCodeBasicUpdate", discountCodeBasicUpdateMutation, map[string]any{"id": id, "input": input})
+	return err
+}
+
+// codeDiscountCreate runs a code-discount create mutation (op names it) and
+// returns the new DiscountCodeNode GID.
+func (c *Client) codeDiscountCreate(ctx context.Context, op, mutation string, input any) (string, error) {
+	id, err := c.codeDiscountNode(ctx, op, mutation, map[string]any{"input": input})
+	if err == nil && id == "" {
+		err = fmt.Errorf("admin: %s: no codeDiscountNode and no userErrors", op)
 	}
-	if err := c.DoCost(ctx, 10, discountCodeBasicUpdateMutation, map[string]any{"id": id, "input": input}, &out); err != nil {
-		return err
+	return id, err
+}
+
+// codeDiscountNode runs a code-discount create or update mutation whose one
+// root field carries codeDiscountNode and returns the node's id; a payload
+// without the node (and without userErrors) is an error.
+func (c *Client) codeDiscountNode(ctx context.Context, op, mutation string, vars map[string]any) (string, error) {
+	var out map[string]struct {
+		Node *struct {
+			ID string `json:"id"`
+		} `json:"codeDiscountNode"`
 	}
-	if out.P.Node == nil {
-		return errors.New("admin: DiscountCodeBasicUpdate: no codeDiscountNode and no userErrors")
+	if err := c.DoCost(ctx, 10, mutation, vars, &out); err != nil {
+		return "", err
 	}
-	return nil
+	for _, p := range out {
+		if p.Node != nil {
+			return p.Node.ID, nil
+		}
+	}
+	return "", fmt.Errorf("admin: %s: no codeDiscountNode and no userErrors", op)
 }
 
 const discountRedeemCodeBulkAddMutation = `mutation DiscountRedeemCodeBulkAdd($discountId: ID!, $codes: [DiscountRedeemCodeInput!]!) {
