@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -30,22 +31,53 @@ func (a *App) experimentRoutes(api *echo.Group) {
 	api.GET("/insights/models", a.listUpliftModels)
 }
 
-// inHoldout assigns an identified shopper of a campaign with a holdout to
+// holdoutArm is the holdout step's answer for one issue request.
+type holdoutArm struct {
+	control bool // answer {"holdout":true}, no code
+	// level is the campaign whose code the bandit chose for a treated
+	// shopper of a multi-arm campaign (the requested campaign itself or one
+	// of its arm campaigns); nil when no bandit chose. label names its
+	// discount for the answer's "level".
+	level *store.Campaign
+	label string
+}
+
+// issueArm assigns an identified shopper of a campaign with a holdout to
 // its arm (a deterministic hash of shop, shopper and campaign salt) and
-// records the assignment for both arms; it reports whether the shopper is a
-// control, answered {"holdout":true} without a code. Anonymous shoppers
-// (no customer id or e-mail) are not part of the experiment: nothing could
-// join their orders. Recording is one INSERT … ON CONFLICT DO NOTHING; when
-// it fails the shopper keeps its arm (the hash decides, not the row) and the
-// failure is logged.
+// records the assignment for both arms; control shoppers are answered
+// {"holdout":true} without a code. Anonymous shoppers (no customer id or
+// e-mail) are not part of the experiment: nothing could join their orders.
+// The holdout is the permanent random control: the bandit never touches it.
+//
+// A treated shopper of a campaign whose experiment has arm campaigns gets a
+// discount level chosen by the bandit (banditLevel). Reading the bandit's
+// state is one round trip of primary-key lookups (settings, snapshot,
+// retirements, the shopper's assignment); the snapshot is refreshed by the
+// bandit:refresh job, never aggregated here.
+//
+// Recording is one INSERT … ON CONFLICT DO NOTHING; when it fails the
+// shopper keeps its arm (the hash decides, not the row) and the failure is
+// logged.
+func (a *App) issueArm(camp *store.Campaign, in *issueIn) holdoutArm {
+	return a.holdoutArmOf(camp, in, true)
+}
+
+// inHoldout is the holdout step of paths that issue the requested
+// campaign's own code (cart recovery): it assigns and records the shopper
+// like issueArm without a bandit (a new treated shopper is recorded at the
+// campaign's own level) and reports whether the shopper is a control.
 func (a *App) inHoldout(camp *store.Campaign, in *issueIn) bool {
+	return a.holdoutArmOf(camp, in, false).control
+}
+
+func (a *App) holdoutArmOf(camp *store.Campaign, in *issueIn, bandit bool) holdoutArm {
 	if camp.Holdout <= 0 {
-		return false
+		return holdoutArm{}
 	}
 	cust := in.CustomerID.ptr()
 	key := experiment.ShopperKey(cust, in.CustomerEmail)
 	if key == "" {
-		return false
+		return holdoutArm{}
 	}
 	salt := camp.Salt
 	if salt == "" {
@@ -58,12 +90,103 @@ func (a *App) inHoldout(camp *store.Campaign, in *issueIn) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), issueAssignTimeout)
 	defer cancel()
-	err := a.store.RecordAssignment(ctx, &store.Assignment{ShopID: camp.ShopID, CampaignID: camp.ID, Shopper: key, CustomerID: cust,
-		Email: in.CustomerEmail, Arm: arm, PartnerID: partner, Channel: in.Channel, Country: in.Country, Device: in.Device, AssignedAt: a.now()})
-	if err != nil {
+	now := a.now()
+	asg := &store.Assignment{ShopID: camp.ShopID, CampaignID: camp.ID, Shopper: key, CustomerID: cust,
+		Email: in.CustomerEmail, Arm: arm, PartnerID: partner, Channel: in.Channel, Country: in.Country, Device: in.Device, AssignedAt: now}
+	if arm == experiment.Treatment && bandit {
+		st, err := a.store.BanditStateFor(ctx, camp.ShopID, camp.ID, key, now)
+		switch {
+		case err == nil && len(st.ArmCampaigns) > 0:
+			return a.banditLevel(ctx, camp, asg, st)
+		case err == nil && st.Assigned:
+			return holdoutArm{} // recorded before: nothing to write
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			a.log.Warn("read bandit state failed; serving the campaign itself", "campaign_id", camp.ID, "err", err)
+		}
+	}
+	if err := a.store.RecordAssignment(ctx, asg); err != nil {
 		a.log.Warn("record experiment assignment failed", "campaign_id", camp.ID, "arm", arm, "err", err)
 	}
-	return arm == experiment.Control
+	return holdoutArm{control: arm == experiment.Control}
+}
+
+// banditLevel picks the discount level of a treated shopper of a
+// multi-arm campaign. The levels are the campaign's own discount and its
+// arm campaigns that are active now, less the retired ones; a level is
+// named by its campaign's id (as experiment_assignments.level records it
+// and the readouts read it).
+//
+// The level is sticky: a shopper already assigned keeps its recorded level
+// (an assignment recorded without one is the campaign's own discount)
+// while that level is live. Once it is retired or its campaign stops, the
+// shopper is served a live level but stays counted for the first one (the
+// outcome window started there). A new shopper gets one Thompson draw on
+// the snapshot's posteriors of its segment (channel and device, the whole
+// campaign while the segment is small), seeded by shop, campaign, shopper
+// and snapshot time so a retried request draws the same; the choice is
+// recorded with the assignment, and if a concurrent first request recorded
+// another level first, that one wins.
+func (a *App) banditLevel(ctx context.Context, camp *store.Campaign, asg *store.Assignment, st *store.BanditState) holdoutArm {
+	own := idString(camp.ID)
+	retired := make(map[string]bool, len(st.Retired))
+	for _, l := range st.Retired {
+		retired[l] = true
+	}
+	var live []string
+	if !retired[own] {
+		live = append(live, own)
+	}
+	for _, id := range st.LiveArms {
+		if l := idString(id); id != camp.ID && !retired[l] {
+			live = append(live, l)
+		}
+	}
+	choose := func() string {
+		if len(live) == 0 { // every level retired or stopped: the campaign itself
+			return own
+		}
+		var counts experiment.BanditCounts
+		if len(st.Counts) > 0 {
+			if err := json.Unmarshal(st.Counts, &counts); err != nil {
+				a.log.Warn("bandit snapshot unreadable; drawing uniformly", "campaign_id", camp.ID, "err", err)
+				counts = experiment.BanditCounts{}
+			}
+		}
+		var at int64
+		if st.ComputedAt != nil {
+			at = st.ComputedAt.UnixNano()
+		}
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d|%d|%s", camp.ShopID, camp.ID, asg.Shopper)
+		rng := rand.New(rand.NewPCG(h.Sum64(), uint64(at)))
+		return counts.Choose(experiment.SegmentKey(asg.Channel, asg.Device), live, st.Margin, rng)
+	}
+	level := st.Level
+	if !st.Assigned {
+		asg.Level = choose()
+		got, err := a.store.RecordBanditAssignment(ctx, asg)
+		if err != nil {
+			a.log.Warn("record experiment assignment failed", "campaign_id", camp.ID, "arm", asg.Arm, "level", asg.Level, "err", err)
+			got = asg.Level
+		}
+		level = got
+	}
+	if level == "" {
+		level = own
+	}
+	if !slices.Contains(live, level) {
+		level = choose()
+	}
+	if level == own {
+		return holdoutArm{level: camp, label: levelLabel(camp)}
+	}
+	id, _ := strconv.ParseInt(level, 10, 64)
+	lc, err := a.store.CampaignForIssue(ctx, camp.ShopID, id)
+	if err != nil {
+		a.log.Warn("load bandit level failed; serving the campaign itself", "campaign_id", camp.ID, "level", level, "err", err)
+		return holdoutArm{level: camp, label: levelLabel(camp)}
+	}
+	return holdoutArm{level: lc, label: levelLabel(lc)}
 }
 
 // issueAssignTimeout bounds the assignment insert of the issue path.
@@ -145,6 +268,34 @@ type experimentJSON struct {
 	ArmLevels    []armLevelJSON `json:"arm_levels"`
 	readoutJSON
 	Partners []partnerReadoutJSON `json:"partners"`
+	// Bandit is how the issue API splits treated shoppers over the arm
+	// levels, and why; null for a campaign without arm campaigns.
+	Bandit *banditJSON `json:"bandit"`
+}
+
+// banditJSON is the bandit's view of a multi-arm experiment: one item per
+// level (the campaign's own discount first), from the snapshot computed at
+// computed_at (null before the first refresh).
+type banditJSON struct {
+	ComputedAt *string           `json:"computed_at"`
+	Levels     []banditLevelJSON `json:"levels"`
+}
+
+// banditLevelJSON is one level of the bandit: its traffic and profit so far
+// (treated shoppers against the shared holdout) and whether it is still
+// served.
+type banditLevelJSON struct {
+	CampaignID               string   `json:"campaign_id"`
+	Level                    string   `json:"level"`
+	Status                   string   `json:"status"` // live or retired
+	TrafficShare             float64  `json:"traffic_share"`
+	SelectionShare           float64  `json:"selection_share"`
+	Shoppers                 int64    `json:"shoppers"`
+	Converters               int64    `json:"converters"`
+	ExpectedProfitPerShopper *string  `json:"expected_profit_per_shopper"`
+	PLoss                    *float64 `json:"p_loss"`
+	RetiredAt                *string  `json:"retired_at"`
+	Reason                   string   `json:"reason"`
 }
 
 // armLevelJSON is one discount level of the experiment: the campaign itself
@@ -220,6 +371,13 @@ func (a *App) experimentOf(ctx context.Context, sh *store.Shop, camp *store.Camp
 			out.ArmLevels = append(out.ArmLevels, armLevelJSON{CampaignID: idString(id), Level: levelLabel(other)})
 		}
 	}
+	if len(set.ArmCampaigns) > 0 {
+		b, err := a.banditOf(ctx, sh, camp.ID, out.ArmLevels)
+		if err != nil {
+			return experimentJSON{}, err
+		}
+		out.Bandit = b
+	}
 	obs := make([]experiment.Obs, len(rows))
 	byPartner := map[int64][]experiment.Obs{}
 	for i := range rows {
@@ -238,6 +396,48 @@ func (a *App) experimentOf(ctx context.Context, sh *store.Shop, camp *store.Camp
 		for _, id := range ids {
 			out.Partners = append(out.Partners, partnerReadoutJSON{PartnerID: idString(id), readoutJSON: a.readout(byPartner[id], set, cur)})
 		}
+	}
+	return out, nil
+}
+
+// banditOf reads the bandit's snapshot and retirements of a campaign into
+// the merchant's view of its levels.
+func (a *App) banditOf(ctx context.Context, sh *store.Shop, campaignID int64, levels []armLevelJSON) (*banditJSON, error) {
+	out := &banditJSON{Levels: []banditLevelJSON{}}
+	sums := map[string]experiment.LevelSummary{}
+	snap, err := a.store.LoadBanditSnapshot(ctx, sh.ID, campaignID)
+	switch {
+	case err == nil:
+		out.ComputedAt = rfc3339(&snap.ComputedAt)
+		var ls []experiment.LevelSummary
+		if err := json.Unmarshal(snap.Levels, &ls); err != nil {
+			return nil, fmt.Errorf("bandit snapshot of campaign %d: %w", campaignID, err)
+		}
+		for _, l := range ls {
+			sums[l.Level] = l
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	rets, err := a.store.BanditRetirements(ctx, sh.ID, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	retired := map[string]store.BanditRetirement{}
+	for _, r := range rets {
+		retired[r.Level] = r
+	}
+	for _, lv := range levels {
+		item := banditLevelJSON{CampaignID: lv.CampaignID, Level: lv.Level, Status: "live"}
+		if s, ok := sums[lv.CampaignID]; ok {
+			item.TrafficShare, item.SelectionShare, item.Shoppers, item.Converters = s.TrafficShare, s.SelectionShare, s.Shoppers, s.Converters
+			item.ExpectedProfitPerShopper = moneyOrNull(s.ExpectedProfitPerShopper, sh.Currency)
+			item.PLoss = num(s.PLoss)
+		}
+		if r, ok := retired[lv.CampaignID]; ok {
+			item.Status, item.RetiredAt, item.Reason, item.SelectionShare = "retired", rfc3339(&r.RetiredAt), r.Reason, 0
+		}
+		out.Levels = append(out.Levels, item)
 	}
 	return out, nil
 }
@@ -511,10 +711,14 @@ func buildSegments(rows []store.ExperimentShopper, camps map[int64]*store.Campai
 		s.shoppers++
 		arm := &s.control
 		if r.Arm == experiment.Treatment {
-			if s.treated[r.CampaignID] == nil {
-				s.treated[r.CampaignID] = &experiment.Arm{}
+			cid := r.CampaignID // the level served: the campaign's own, or the one the bandit chose
+			if id, err := strconv.ParseInt(r.Level, 10, 64); err == nil && camps[id] != nil {
+				cid = id
 			}
-			arm = s.treated[r.CampaignID]
+			if s.treated[cid] == nil {
+				s.treated[cid] = &experiment.Arm{}
+			}
+			arm = s.treated[cid]
 			dp := experiment.Daypart(r.AssignedAt.UTC().Hour())
 			s.dn[dp]++
 			if r.Orders > 0 {

@@ -147,6 +147,9 @@ type issuedJSON struct {
 	PartnerID  *string `json:"partner_id"`
 	Channel    string  `json:"channel"`
 	Reused     bool    `json:"reused"`
+	// Level is the discount level the bandit chose for a multi-arm
+	// campaign (e.g. "15%"); campaign_id is then that level's campaign.
+	Level string `json:"level,omitempty"`
 }
 
 // issueOptID renders an optional id as an optional string.
@@ -282,32 +285,46 @@ func (a *App) issueCode(c echo.Context) error {
 	if v := campaign.Check(rules, req); v != nil {
 		return ruleViolation(c, v.Rule, v.Detail)
 	}
-	if a.inHoldout(camp, &in) {
+	hold := a.issueArm(camp, &in)
+	if hold.control {
 		return c.JSON(http.StatusOK, map[string]bool{"holdout": true})
+	}
+	// The rules and the holdout were the requested campaign's; the code,
+	// its expiry and its usage limits are those of the level the bandit
+	// chose (the requested campaign itself without a bandit).
+	issueCamp := camp
+	if hold.level != nil && hold.level.ID != camp.ID {
+		issueCamp = hold.level
+		usage = campaign.Usage{}
+		if len(issueCamp.Usage) > 0 {
+			if err := json.Unmarshal(issueCamp.Usage, &usage); err != nil {
+				return fmt.Errorf("campaign %d usage: %w", issueCamp.ID, err)
+			}
+		}
 	}
 	var expires *time.Time
 	ttl := in.TTLHours
 	if ttl == nil {
-		ttl = camp.CodeTTLHours
+		ttl = issueCamp.CodeTTLHours
 	}
 	if ttl != nil && *ttl > 0 {
 		t := now.Add(time.Duration(*ttl) * time.Hour)
 		expires = &t
 	}
-	if camp.EndsAt != nil && (expires == nil || camp.EndsAt.Before(*expires)) {
-		t := *camp.EndsAt // the discount itself ends then
+	if issueCamp.EndsAt != nil && (expires == nil || issueCamp.EndsAt.Before(*expires)) {
+		t := *issueCamp.EndsAt // the discount itself ends then
 		expires = &t
 	}
 	perCustomer := 1
 	if usage.CodesPerCustomer != nil && *usage.CodesPerCustomer > 1 {
 		perCustomer = *usage.CodesPerCustomer
 	}
-	totalCap, budget, err := issueLimits(camp, usage, sh.Currency)
+	totalCap, budget, err := issueLimits(issueCamp, usage, sh.Currency)
 	if err != nil {
 		return err
 	}
 	res, err := a.store.IssueCode(ctx, store.IssueParams{
-		ShopID: sh.ID, CampaignID: camp.ID, CustomerID: in.CustomerID.ptr(), CustomerEmail: in.CustomerEmail, Channel: in.Channel,
+		ShopID: sh.ID, CampaignID: issueCamp.ID, CustomerID: in.CustomerID.ptr(), CustomerEmail: in.CustomerEmail, Channel: in.Channel,
 		PartnerID: partnerID, ExpiresAt: expires, PerCustomer: perCustomer, OncePerCustomer: usage.OncePerCustomer,
 		IdempotencyKey: key, RequestHash: hash, Now: now, TotalCap: totalCap, Budget: budget,
 		Render: func(code *store.Code, reused bool) (int, []byte, error) {
@@ -316,15 +333,15 @@ func (a *App) issueCode(c echo.Context) error {
 				status = http.StatusOK
 			}
 			b, err := json.Marshal(issuedJSON{Code: code.Code, ExpiresAt: rfc3339(code.ExpiresAt), ShareURL: a.codeShareURL(sh.Domain, code.Code, in.Redirect),
-				CampaignID: idString(code.CampaignID), PartnerID: issueOptID(code.PartnerID), Channel: code.Channel, Reused: reused})
+				CampaignID: idString(code.CampaignID), PartnerID: issueOptID(code.PartnerID), Channel: code.Channel, Reused: reused, Level: hold.label})
 			return status, b, err
 		},
 		Event: func(code *store.Code) any { return jobs.CodeEventData(code, "") },
 	})
 	switch {
 	case errors.Is(err, store.ErrPoolEmpty):
-		if qerr := jobs.EnqueuePoolCheck(ctx, a.queue, camp.ID); qerr != nil {
-			a.log.WarnContext(ctx, "pool refill trigger failed", "campaign_id", camp.ID, "err", qerr)
+		if qerr := jobs.EnqueuePoolCheck(ctx, a.queue, issueCamp.ID); qerr != nil {
+			a.log.WarnContext(ctx, "pool refill trigger failed", "campaign_id", issueCamp.ID, "err", qerr)
 		}
 		c.Response().Header().Set("Retry-After", issueRetryAfter)
 		return errCode(http.StatusServiceUnavailable, "pool_empty", "no code is ready for this campaign; retry shortly")

@@ -34,6 +34,25 @@ func experimentPaths(idParam func(string) []obj) obj {
 		}),
 		"sample_size_needed": obj{"type": []string{"integer", "null"}, "description": "more shoppers (both arms) needed to detect the MDE at 80% power; null without a baseline"},
 	}
+	banditLevel := object([]string{"campaign_id", "level", "status", "traffic_share", "selection_share", "shoppers", "converters",
+		"expected_profit_per_shopper", "p_loss", "retired_at", "reason"}, obj{
+		"campaign_id": str("the level's campaign (the experiment's own or an arm campaign)"), "level": str("discount level, e.g. 15%"),
+		"status":          enum("live: the issue API may serve it; retired: it lost money and is no longer served", "live", "retired"),
+		"traffic_share":   obj{"type": "number", "description": "share of the treated shoppers counted in the snapshot that were served this level"},
+		"selection_share": obj{"type": "number", "description": "probability that the bandit picks it now (Thompson sampling over the whole campaign; 0 once retired)"},
+		"shoppers":        intProp("treated shoppers served this level"), "converters": intProp("of them, shoppers with at least one order in the window"),
+		"expected_profit_per_shopper": nullable("string", "posterior mean of (uplift × margin × order value − discount on every treated order) per shopper, decimal string in the shop currency; null before the first snapshot"),
+		"p_loss":                      number("posterior probability that the level loses money per shopper"),
+		"retired_at":                  nullable("string", "RFC 3339; null while live"),
+		"reason":                      str("why it was retired, with the numbers (empty while live)"),
+	})
+	bandit := obj{"type": []string{"object", "null"}, "description": "how the issue API splits treated shoppers over the levels (Thompson sampling per " +
+		"channel × device segment; the holdout stays the permanent random control; a level losing money with ≥ 95% posterior probability after " +
+		"200 treated shoppers is retired, never the last one); null without arm campaigns",
+		"required": []string{"computed_at", "levels"}, "properties": obj{
+			"computed_at": nullable("string", "RFC 3339 time of the snapshot the issue API decides on (refreshed every 5 minutes); null before the first"),
+			"levels":      arr(banditLevel),
+		}}
 	experiment := object([]string{"campaign_id", "campaign_name", "holdout", "arms", "lift", "incremental_orders", "incremental_revenue",
 		"cost_per_incremental_order", "incremental_roas", "sequential", "sample_size_needed"}, withProps(readout, obj{
 		"campaign_id": str("the experiment's id is its campaign's id"), "campaign_name": str(""), "status": str("campaign status"),
@@ -42,6 +61,7 @@ func experimentPaths(idParam func(string) []obj) obj {
 		"margin":     obj{"type": "number", "description": "gross margin share used for profit"},
 		"arm_levels": arr(object([]string{"campaign_id", "level"}, obj{"campaign_id": str(""), "level": str("discount level, e.g. 15%")})),
 		"partners":   arr(object([]string{"partner_id"}, withProps(readout, obj{"partner_id": str("")}))),
+		"bandit":     bandit,
 	}))
 	settings := object(nil, obj{
 		"mde": obj{"type": "number", "description": "0 < mde ≤ 10"}, "margin": obj{"type": "number", "description": "0 < margin ≤ 1"},

@@ -74,6 +74,7 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	j.registerExperimentJobs(mux)
 	j.registerCartJobs(mux)
 	j.registerReportJobs(mux)
+	j.registerBanditJobs(mux)
 	return mux
 }
 
@@ -91,6 +92,7 @@ func Periodic() []PeriodicTask {
 	out = append(out, experimentPeriodic()...)
 	out = append(out, cartPeriodic()...)
 	out = append(out, reportPeriodic()...)
+	out = append(out, banditPeriodic()...)
 	return out
 }
 
