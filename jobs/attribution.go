@@ -744,11 +744,7 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 	if err != nil {
 		return in, err
 	}
-	var values []string
-	for _, c := range codes {
-		values = append(values, c.Code)
-	}
-	prior, err := j.Store.CodeRedemptions(ctx, sh.ID, values, o.OrderID)
+	prior, err := j.Store.CodeRedemptions(ctx, sh.ID, redemptionLimits(codes), o.OrderID)
 	if err != nil {
 		return in, err
 	}
@@ -799,9 +795,19 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 
 // PolicyWithPartners attaches the shop's partner commission rules to pol.
 func (j *Jobs) PolicyWithPartners(ctx context.Context, shopID int64, pol attribution.Policy) (attribution.Policy, error) {
-	ps, err := j.Store.PartnerCommissions(ctx, shopID)
-	if err != nil {
-		return pol, err
+	m := memoOf(ctx)
+	ps, ok := []store.PartnerCommission(nil), false
+	if m != nil {
+		ps, ok = m.partners[shopID]
+	}
+	if !ok {
+		var err error
+		if ps, err = j.Store.PartnerCommissions(ctx, shopID); err != nil {
+			return pol, err
+		}
+		if m != nil {
+			m.partners[shopID] = ps
+		}
 	}
 	pol.Partners = make(map[string]attribution.Partner, len(ps))
 	for _, p := range ps {
@@ -816,6 +822,23 @@ func (j *Jobs) PolicyWithPartners(ctx context.Context, shopID int64, pol attribu
 		pol.Partners[id] = attribution.Partner{ID: id, Name: p.Name, Commission: c}
 	}
 	return pol, nil
+}
+
+// redemptionLimits is how many earlier redemptions of each code attribution
+// reads: enough to flag a second redemption of a single-use code (and name a
+// few), a vanity code's cap plus one, and none for an uncapped vanity code,
+// whose redemptions flag nothing (the fraud layer reads its history).
+func redemptionLimits(codes []store.AttributionCode) map[string]int {
+	out := make(map[string]int, len(codes))
+	for _, c := range codes {
+		switch {
+		case c.Kind != "vanity":
+			out[c.Code] = 10
+		case c.UsageCap != nil && *c.UsageCap > 0:
+			out[c.Code] = min(*c.UsageCap+1, 10000)
+		}
+	}
+	return out
 }
 
 func issuedCode(c store.AttributionCode) attribution.IssuedCode {

@@ -46,10 +46,14 @@ const (
 	causeFraud = "rule:fraud"
 )
 
-// fraudHistoryLimit caps each part of the history one scoring reads (the
-// newest rows), which bounds the cost for a code redeemed thousands of
-// times a day; the baseline is then computed from the capped history.
-const fraudHistoryLimit = 300
+// scoringSample is how many of a code's or partner's newest redemptions
+// scoring reads; a subject with more is summarised from its hourly counts.
+const scoringSample = 40
+
+// historyReach is how far before the window scoring reads a subject's
+// history: the 14 baseline days plus the day a redemption exactly on its
+// edge belongs to.
+const historyReach = 15 * 24 * time.Hour
 
 // fraudScoringNanos is the time spent scoring at attribution in this
 // process (the replay test reports scoring's share of attribution).
@@ -260,34 +264,161 @@ func eventInputs(e *store.FraudEvent) fraud.Inputs {
 // aggregates computes the order's aggregates as fraud.Tracker defines them,
 // from the shop's stored history. With review set they are the hindsight
 // aggregates of a re-score at asOf (Tracker.Review).
+//
+// A code or partner with fewer than scoringSample redemptions in the
+// history's reach is summarised from those rows, exactly as the Tracker
+// would; a busier one from its hourly counts (fraud.HistoryFromHours), so
+// scoring costs the same for a partner with five orders a day and one with
+// fifty thousand.
 func (j *Jobs) aggregates(ctx context.Context, f *fraudFacts, review bool, asOf time.Time) (fraud.Aggregates, error) {
 	tr := fraud.NewTracker()
 	at := f.in.Order.At
-	to := at
+	// The window [start, end), and the last instant the history reaches.
+	start, end, to := at.Add(-tr.Window), at.Add(time.Nanosecond), at
 	if review {
 		to = at.Add(tr.Window / 2)
 		if asOf.Before(to) {
 			to = asOf
 		}
+		end = to.Add(time.Nanosecond)
+		start = end.Add(-tr.Window)
 	}
-	from := at.Add(-tr.Window - tr.BaselineSpan - 24*time.Hour)
+	from := start.Add(-historyReach)
 	hist, err := j.Store.FraudHistory(ctx, store.FraudHistoryQuery{
 		ShopID: f.event.ShopID, ExcludeOrder: f.event.OrderID, Code: f.event.Code, PartnerID: f.event.PartnerID,
-		ClickID: f.event.ClickID, Prefix: f.event.Prefix, From: from, To: to, PrefixFrom: to.Add(-tr.Window), Limit: fraudHistoryLimit,
+		ClickID: f.event.ClickID, Prefix: f.event.Prefix, From: from, To: to, PrefixFrom: start, Limit: scoringSample,
 	})
 	if err != nil {
 		return fraud.Aggregates{}, err
 	}
-	i := 0
-	for ; i < len(hist); i++ {
-		e := &hist[i]
-		if e.At.After(at) || (e.At.Equal(at) && e.OrderID > f.event.OrderID) {
-			break
-		}
-		in := eventInputs(e)
-		tr.ObserveOrder(&in)
+	// before is what scoring at the order's time sees: the orders before
+	// it (equal times by order id).
+	before := func(e *store.FraudEvent) bool {
+		return e.At.Before(at) || (e.At.Equal(at) && e.OrderID < f.event.OrderID)
 	}
-	ag := tr.Aggregates(&f.in)
+	seen := before
+	if review {
+		seen = func(*store.FraudEvent) bool { return true } // every other order up to `to`
+	}
+	type part struct {
+		rows      []fraud.Redemption
+		raw       int // rows read, to tell a complete history from a sample
+		priorSeen int // rows before the order (CodePriorRedemptions)
+	}
+	var code, partner part
+	prefixOrders := 0
+	clicks := fraud.NewTracker()
+	for i := range hist {
+		e := &hist[i]
+		r := fraud.Redemption{At: e.At, IP: e.IP, Device: e.Device, Country: e.Country, Cold: e.Cold}
+		inReach := !e.At.Before(from)
+		if f.event.Code != "" && e.Code == f.event.Code && inReach {
+			code.raw++
+			if seen(e) {
+				code.rows = append(code.rows, r)
+			}
+			if before(e) {
+				code.priorSeen++
+			}
+		}
+		if f.event.PartnerID != nil && e.PartnerID != nil && *e.PartnerID == *f.event.PartnerID && inReach {
+			partner.raw++
+			if seen(e) {
+				partner.rows = append(partner.rows, r)
+			}
+		}
+		if f.event.Prefix != "" && e.Prefix == f.event.Prefix && !e.At.Before(start) && e.At.Before(end) && seen(e) {
+			prefixOrders++
+		}
+		if f.event.ClickID != "" && e.ClickID == f.event.ClickID && before(e) {
+			in := eventInputs(e)
+			clicks.ObserveOrder(&in)
+		}
+	}
+	// Click-id counts as of the order's time, from its click's earlier orders.
+	ag := clicks.Aggregates(&f.in)
+	ag = fraud.Aggregates{Window: tr.Window, ClickIDPriorSame: ag.ClickIDPriorSame, ClickIDPriorOthers: ag.ClickIDPriorOthers}
+
+	busyCode, busyPartner := code.raw >= scoringSample, partner.raw >= scoringSample
+	var hours []store.SubjectHour
+	codeFirst, partnerFirst := time.Time{}, time.Time{}
+	{
+		// The hourly counts: in full for a busy subject, otherwise only
+		// whether it was redeemed before the history's reach (then its
+		// baseline covers every day, as for the Tracker, which saw it).
+		hs, err := j.Store.FraudSubjectHours(ctx, f.event.ShopID, f.event.Code, f.event.PartnerID, from, to, busyCode, busyPartner)
+		if err != nil {
+			return ag, err
+		}
+		for _, h := range hs {
+			if h.N == 0 { // the subject's first hour, before from
+				if h.Kind == "c" {
+					codeFirst = h.Hour
+				} else {
+					partnerFirst = h.Hour
+				}
+				continue
+			}
+			hours = append(hours, h)
+		}
+	}
+	ip := ""
+	if f.in.Order.IP.IsValid() {
+		ip = f.in.Order.IP.String()
+	}
+	history := func(kind string, p part, busy bool, first time.Time) fraud.History {
+		var h fraud.History
+		if !busy {
+			h = fraud.HistoryOf(p.rows, start, end, ip, f.in.Order.Device)
+		} else {
+			var hc []fraud.HourCount
+			for _, x := range hours {
+				if x.Kind != kind {
+					continue
+				}
+				n := x.N
+				if review && x.Hour.Equal(at.UTC().Truncate(time.Hour)) && x.Country == f.event.Country && x.Cold == f.event.Cold {
+					n-- // the order's own redemption, counted since its attribution
+				}
+				if !review && x.Hour.After(at) {
+					continue // recorded out of order: not seen yet at the order's time
+				}
+				hc = append(hc, fraud.HourCount{Hour: x.Hour, Country: x.Country, Cold: x.Cold, N: n})
+			}
+			h = fraud.HistoryFromHours(hc, start, end, p.rows, ip, f.in.Order.Device)
+		}
+		if !first.IsZero() && (h.First.IsZero() || first.Before(h.First)) {
+			h.First = first
+		}
+		return h
+	}
+	sum := fraud.Summary{Start: start, End: end, PrefixOrders: prefixOrders}
+	if f.in.Code != nil {
+		sum.Code = history("c", code, busyCode, codeFirst)
+	}
+	if f.in.Partner != nil {
+		sum.Partner = history("p", partner, busyPartner, partnerFirst)
+	}
+	cur := !review || (!at.Before(start) && at.Before(end))
+	fraud.WindowAggregates(&f.in, sum, tr.BaselineSpan, cur, &ag)
+	// Earlier redemptions of the code (what makes a single-use code's
+	// second order suspicious): exact from its rows; a busy code's count
+	// comes from its hours up to the order's.
+	ag.CodePriorRedemptions = code.priorSeen
+	if busyCode {
+		ag.CodePriorRedemptions = 0
+		for _, x := range hours {
+			if x.Kind == "c" && !x.Hour.After(at) {
+				ag.CodePriorRedemptions += x.N
+			}
+		}
+		if review {
+			ag.CodePriorRedemptions = max(0, ag.CodePriorRedemptions-1)
+		}
+	}
+	if !codeFirst.IsZero() {
+		ag.CodePriorRedemptions++ // at least one before the history's reach
+	}
 	for _, c := range f.in.Clicks {
 		if !c.IP.IsValid() {
 			continue
@@ -302,22 +433,10 @@ func (j *Jobs) aggregates(ctx context.Context, f *fraudFacts, review bool, asOf 
 	if err != nil {
 		return ag, err
 	}
-	if !review {
-		// The counters already count this order when it was recorded
-		// before (a re-score); the tracker's view excludes it.
-		ag.Refunds = fraud.RefundStats{PartnerOrders: po, PartnerRefunded: pr, ShopOrders: so, ShopRefunded: sr}
-		return ag, nil
-	}
-	in := f.in
-	in.Agg = ag
-	tr.ObserveOrder(&in)
-	for ; i < len(hist); i++ {
-		e := eventInputs(&hist[i])
-		tr.ObserveOrder(&e)
-	}
-	rv := tr.Review(&in, asOf)
-	rv.Refunds = fraud.RefundStats{PartnerOrders: po, PartnerRefunded: pr, ShopOrders: so, ShopRefunded: sr}
-	return rv, nil
+	// Refund counts as of now; at attribution the counters do not count
+	// this order yet (a re-score, which they do, is the review).
+	ag.Refunds = fraud.RefundStats{PartnerOrders: po, PartnerRefunded: pr, ShopOrders: so, ShopRefunded: sr}
+	return ag, nil
 }
 
 func fraudDoc(a fraud.Assessment, mode fraud.Mode, pass string, now time.Time) FraudJSONDoc {

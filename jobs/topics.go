@@ -34,7 +34,16 @@ func (j *Jobs) topicTable() map[string]TopicHandler {
 // shopFor loads the delivery's shop; a delivery for a shop the app never
 // installed is ignored.
 func (j *Jobs) shopFor(ctx context.Context, d *store.Delivery) (*store.Shop, error) {
+	m := memoOf(ctx)
+	if m != nil {
+		if sh, ok := m.shops[d.ShopDomain]; ok {
+			return sh, nil
+		}
+	}
 	sh, err := j.Store.ShopByDomain(ctx, d.ShopDomain)
+	if err == nil && m != nil {
+		m.shops[d.ShopDomain] = sh
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: shop %s is not known", errIgnore, d.ShopDomain)
 	}

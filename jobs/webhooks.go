@@ -34,6 +34,9 @@ func (j *Jobs) handleWebhookProcess(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
+	if len(p.DeliveryIDs) > 1 && j.processTogether(ctx, p.DeliveryIDs) {
+		return nil
+	}
 	var firstErr error
 	for _, id := range p.DeliveryIDs {
 		if err := j.ProcessDelivery(ctx, id); err != nil && firstErr == nil {
@@ -41,6 +44,88 @@ func (j *Jobs) handleWebhookProcess(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	return firstErr
+}
+
+// batchTopics are the topics whose deliveries may share one transaction:
+// they only write orders, refunds and attribution, never the shop row
+// (which a batch reads once).
+var batchTopics = map[string]bool{
+	"orders/create": true, "orders/paid": true, "orders/updated": true, "orders/cancelled": true, "refunds/create": true,
+}
+
+// processTogether processes a task's deliveries in one transaction: one
+// lock statement, one status update and one commit for all of them, the
+// shop and its partners read once. The outcome is the one each delivery
+// would get on its own (the work commits with its delivery's status, or
+// not at all). It reports false, with nothing written, when the deliveries
+// must go one by one instead: a topic outside batchTopics, or any delivery
+// failing (malformed, a database error, a deadlock with another batch) —
+// ProcessDelivery then records each failure on its own.
+func (j *Jobs) processTogether(ctx context.Context, ids []int64) bool {
+	var done []store.DeliveryResult
+	err := j.Store.InTx(ctx, func(ctx context.Context) error {
+		ds, err := j.Store.LockPendingDeliveries(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range ds {
+			if !batchTopics[ds[i].Topic] {
+				return errNotBatchable
+			}
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		if err := j.Store.AsyncCommit(ctx); err != nil {
+			return err
+		}
+		ctx = withBatchMemo(ctx)
+		done = make([]store.DeliveryResult, 0, len(ds))
+		for i := range ds {
+			d := &ds[i]
+			herr := j.topics[d.Topic](ctx, d)
+			switch {
+			case herr == nil:
+				done = append(done, store.DeliveryResult{ID: d.ID, Topic: d.Topic, Status: store.DeliveryProcessed})
+			case errors.Is(herr, errIgnore):
+				done = append(done, store.DeliveryResult{ID: d.ID, Topic: d.Topic, Status: store.DeliveryIgnored, Error: herr.Error()})
+			default:
+				return herr
+			}
+		}
+		return j.Store.FinishDeliveries(ctx, done, j.Now())
+	})
+	if err != nil {
+		if !errors.Is(err, errNotBatchable) {
+			j.Log.DebugContext(ctx, "delivery batch falls back to one by one", "count", len(ids), "err", err)
+		}
+		return false
+	}
+	if j.Metrics != nil {
+		for _, r := range done {
+			j.Metrics.WebhookOutcomes.WithLabelValues(r.Topic, r.Status).Inc()
+		}
+	}
+	return true
+}
+
+var errNotBatchable = errors.New("deliveries cannot share a transaction")
+
+// batchMemo holds what the deliveries of one batch transaction read alike.
+type batchMemo struct {
+	shops    map[string]*store.Shop
+	partners map[int64][]store.PartnerCommission
+}
+
+type batchMemoKey struct{}
+
+func withBatchMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{shops: map[string]*store.Shop{}, partners: map[int64][]store.PartnerCommission{}})
+}
+
+func memoOf(ctx context.Context) *batchMemo {
+	m, _ := ctx.Value(batchMemoKey{}).(*batchMemo)
+	return m
 }
 
 // ProcessDelivery processes one recorded delivery exactly once: the row lock,

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 )
 
 //go:embed datacenters.txt
@@ -136,15 +137,20 @@ func ParseCIDRs(r io.Reader, name string) ([]netip.Prefix, error) {
 // (datacenters.txt, embedded; its header says where it comes from and how to
 // refresh it).
 func DefaultDatacenterPrefixes() []netip.Prefix {
+	return slices.Clone(defaultPrefixes())
+}
+
+var defaultPrefixes = sync.OnceValue(func() []netip.Prefix {
 	p, err := ParseCIDRs(strings.NewReader(defaultDatacenters), "datacenters.txt")
 	if err != nil {
 		panic(err) // the embedded file is checked by the tests
 	}
 	return p
-}
+})
 
-// DefaultDatacenters returns the shipped datacenter set.
-func DefaultDatacenters() *IPSet { return NewIPSet(DefaultDatacenterPrefixes()...) }
+// DefaultDatacenters returns the shipped datacenter set. It is built once
+// and shared: an IPSet is read-only after NewIPSet.
+var DefaultDatacenters = sync.OnceValue(func() *IPSet { return NewIPSet(defaultPrefixes()...) })
 
 // LoadDatacenters builds the datacenter set from the files an operator or
 // merchant configured (paths inside fsys, e.g. os.DirFS("/etc/coupontrail")),

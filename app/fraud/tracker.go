@@ -276,8 +276,7 @@ func (s *series) typicalDays(start time.Time, span time.Duration) ([]day, []bool
 	if s == nil || len(s.r) == 0 || start.Sub(s.r[0].at) < 24*time.Hour {
 		return nil, nil
 	}
-	nd := int(math.Ceil(start.Sub(s.r[0].at).Hours() / 24))
-	nd = min(nd, int(span/(24*time.Hour)))
+	nd := min(dayCount(start, s.r[0].at), int(span/(24*time.Hour)))
 	ds := make([]day, nd)
 	for i := s.from(start.Add(-time.Duration(nd) * 24 * time.Hour)); i < len(s.r) && s.r[i].at.Before(start); i++ {
 		k := min(int(start.Sub(s.r[i].at)/(24*time.Hour)), nd-1)
@@ -286,6 +285,18 @@ func (s *series) typicalDays(start time.Time, span time.Duration) ([]day, []bool
 			ds[k].cold++
 		}
 	}
+	return ds, keepDays(ds)
+}
+
+// dayCount is the number of (partial) days from first to start.
+func dayCount(start, first time.Time) int {
+	return int(math.Ceil(start.Sub(first).Hours() / 24))
+}
+
+// keepDays marks the days that are not bursts: at most max(3 × median,
+// median + 5) redemptions and cold redemptions.
+func keepDays(ds []day) []bool {
+	nd := len(ds)
 	limit := func(f func(day) int) float64 {
 		counts := make([]int, nd)
 		for i, d := range ds {
@@ -304,7 +315,7 @@ func (s *series) typicalDays(start time.Time, span time.Duration) ([]day, []bool
 	for k, d := range ds {
 		keep[k] = float64(d.total) <= totalLimit && float64(d.cold) <= coldLimit
 	}
-	return ds, keep
+	return keep
 }
 
 // rate counts [start, end) (plus cur) against the baseline.

@@ -367,18 +367,23 @@ func (s *Store) CodesIssuedToShopper(ctx context.Context, shopID int64, customer
 	return out, nil
 }
 
-// CodeRedemptions returns, for each of codes, the orders whose conversions
-// recorded redeeming it, except excludeOrder.
-func (s *Store) CodeRedemptions(ctx context.Context, shopID int64, codes []string, excludeOrder int64) (map[string][]int64, error) {
+// CodeRedemptions returns, for each code in limits, up to limits[code] of
+// the orders whose conversions recorded redeeming it (oldest order ids
+// first), except excludeOrder. Codes with a limit of 0 or less are not read.
+func (s *Store) CodeRedemptions(ctx context.Context, shopID int64, limits map[string]int, excludeOrder int64) (map[string][]int64, error) {
 	out := map[string][]int64{}
-	for _, c := range NormalizeCodes(codes) {
+	for code, limit := range limits {
+		c := NormalizeCodes([]string{code})
+		if len(c) == 0 || limit <= 0 {
+			continue
+		}
 		var ids []int64
 		err := s.conn(ctx).Raw(`SELECT order_id FROM conversions WHERE shop_id = ? AND codes @> ARRAY[CAST(? AS TEXT)] AND order_id <> ?
-			ORDER BY order_id`, shopID, c, excludeOrder).Scan(&ids).Error
+			ORDER BY order_id LIMIT ?`, shopID, c[0], excludeOrder, limit).Scan(&ids).Error
 		if err != nil {
-			return nil, fmt.Errorf("store: redemptions of %s: %w", c, TranslateError(err))
+			return nil, fmt.Errorf("store: redemptions of %s: %w", c[0], TranslateError(err))
 		}
-		out[c] = ids
+		out[c[0]] = ids
 	}
 	return out, nil
 }
@@ -387,14 +392,42 @@ func (s *Store) CodeRedemptions(ctx context.Context, shopID int64, codes []strin
 // redeemed_at, and status 'redeemed' for unique codes. The caller calls it
 // once per order (when the order's conversion is created), which is what
 // keeps it idempotent.
+//
+// Inside a transaction the write is deferred to just before the commit and
+// merged with the transaction's other redemptions: a popular vanity code is
+// one row every concurrent attribution updates, and its row lock is then
+// held for the commit only, not for the rest of the work.
 func (s *Store) RedeemCodes(ctx context.Context, shopID int64, codes []string, at time.Time) error {
 	codes = NormalizeCodes(codes)
 	if len(codes) == 0 {
 		return nil
 	}
-	err := s.conn(ctx).Exec(`UPDATE codes SET uses = uses + 1, redeemed_at = COALESCE(redeemed_at, ?),
+	st := stateOf(ctx)
+	if st == nil {
+		return s.redeemNow(ctx, shopID, codes, 1, at)
+	}
+	if st.redeem == nil {
+		st.redeem = map[redeemKey]*redeemDelta{}
+	}
+	for _, c := range codes {
+		k := redeemKey{shopID, c}
+		d := st.redeem[k]
+		if d == nil {
+			d = &redeemDelta{at: at}
+			st.redeem[k] = d
+		}
+		d.uses++
+		if at.Before(d.at) {
+			d.at = at
+		}
+	}
+	return nil
+}
+
+func (s *Store) redeemNow(ctx context.Context, shopID int64, codes []string, uses int, at time.Time) error {
+	err := s.conn(ctx).Exec(`UPDATE codes SET uses = uses + ?, redeemed_at = LEAST(COALESCE(redeemed_at, ?), ?),
 		status = CASE WHEN kind = 'unique' AND status IN ('available', 'issued', 'expired') THEN 'redeemed' ELSE status END
-		WHERE shop_id = ? AND code IN ?`, at, shopID, codes).Error
+		WHERE shop_id = ? AND code IN ?`, uses, at, at, shopID, codes).Error
 	if err != nil {
 		return fmt.Errorf("store: redeem codes: %w", TranslateError(err))
 	}

@@ -45,7 +45,7 @@ func TestConversionsStore(t *testing.T) {
 	if err := s.InsertConversion(ctx, newConv(sh.ID, 1001, nil, 0, t0)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second conversion for the order: %v", err)
 	}
-	red, err := s.CodeRedemptions(ctx, sh.ID, []string{"ana10"}, 2002)
+	red, err := s.CodeRedemptions(ctx, sh.ID, map[string]int{"ana10": 10}, 2002)
 	if err != nil || len(red["ANA10"]) != 1 || red["ANA10"][0] != 1001 {
 		t.Fatalf("redemptions: %v %v", red, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -132,6 +133,53 @@ func (s *Store) LockPendingDelivery(ctx context.Context, id int64) (*Delivery, e
 		return nil, fmt.Errorf("store: lock delivery %d: %w", id, ErrNotFound)
 	}
 	return &d, nil
+}
+
+// LockPendingDeliveries locks those of ids still waiting to be processed,
+// skipping any another worker holds, in id order.
+func (s *Store) LockPendingDeliveries(ctx context.Context, ids []int64) ([]Delivery, error) {
+	var ds []Delivery
+	if len(ids) == 0 {
+		return ds, nil
+	}
+	err := s.conn(ctx).Raw(`SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id IN ? AND status = 'received'
+		ORDER BY id FOR UPDATE SKIP LOCKED`, ids).Scan(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: lock deliveries: %w", TranslateError(err))
+	}
+	return ds, nil
+}
+
+// DeliveryResult is the final status of one delivery of a batch.
+type DeliveryResult struct {
+	ID     int64
+	Topic  string
+	Status string
+	Error  string
+}
+
+// FinishDeliveries sets the final status of several deliveries in one
+// statement (see FinishDelivery).
+func (s *Store) FinishDeliveries(ctx context.Context, rs []DeliveryResult, now time.Time) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 3*len(rs)+1)
+	args = append(args, now)
+	for i, r := range rs {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(CAST(? AS BIGINT), ?, ?)")
+		args = append(args, r.ID, r.Status, truncate(r.Error))
+	}
+	err := s.conn(ctx).Exec(`UPDATE webhook_deliveries d SET status = v.status, error = v.error, processed_at = ?
+		FROM (VALUES `+sb.String()+`) AS v(id, status, error) WHERE d.id = v.id`, args...).Error
+	if err != nil {
+		return fmt.Errorf("store: finish deliveries: %w", TranslateError(err))
+	}
+	return nil
 }
 
 // RecordDeliveryAttempt counts a failed attempt with its error; after

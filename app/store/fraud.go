@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,22 +46,156 @@ func (s *Store) InsertFraudEvent(ctx context.Context, e *FraudEvent) (bool, erro
 	if res.RowsAffected == 0 {
 		return false, nil
 	}
-	return true, s.bumpFraudCounts(ctx, e.ShopID, e.OrderID, e.PartnerID, 1, 0)
+	if err := s.countSubjectHours(ctx, e); err != nil {
+		return false, err
+	}
+	return true, s.bumpFraudCounts(ctx, e.ShopID, e.PartnerID, 1, 0)
+}
+
+// SubjectHourKey names one counter of fraud_subject_hours.
+type SubjectHourKey struct {
+	ShopID  int64
+	Kind    string // "c" code, "p" partner
+	Subject string
+	Hour    time.Time
+	Country string
+	Cold    bool
+}
+
+// countSubjectHours counts e for its code and partner. Inside a
+// transaction the increments are merged and written just before the
+// commit (a busy code's current hour is one row every attribution
+// updates: its lock is then held for the commit only).
+func (s *Store) countSubjectHours(ctx context.Context, e *FraudEvent) error {
+	hour := e.At.UTC().Truncate(time.Hour)
+	var keys []SubjectHourKey
+	if e.Code != "" {
+		keys = append(keys, SubjectHourKey{e.ShopID, "c", e.Code, hour, e.Country, e.Cold})
+	}
+	if e.PartnerID != nil {
+		keys = append(keys, SubjectHourKey{e.ShopID, "p", strconv.FormatInt(*e.PartnerID, 10), hour, e.Country, e.Cold})
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	st := stateOf(ctx)
+	if st == nil {
+		m := map[SubjectHourKey]int{}
+		for _, k := range keys {
+			m[k]++
+		}
+		return s.addSubjectHours(ctx, m)
+	}
+	if st.hours == nil {
+		st.hours = map[SubjectHourKey]int{}
+	}
+	for _, k := range keys {
+		st.hours[k]++
+	}
+	return nil
+}
+
+// addSubjectHours adds m to fraud_subject_hours in one statement, rows in
+// key order.
+func (s *Store) addSubjectHours(ctx context.Context, m map[SubjectHourKey]int) error {
+	keys := make([]SubjectHourKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b SubjectHourKey) int {
+		return cmp.Or(cmpInt64(a.ShopID, b.ShopID), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject),
+			a.Hour.Compare(b.Hour), strings.Compare(a.Country, b.Country), cmpBool(a.Cold, b.Cold))
+	})
+	var sb strings.Builder
+	args := make([]any, 0, 7*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(CAST(? AS BIGINT), ?, ?, CAST(? AS TIMESTAMPTZ), ?, CAST(? AS BOOLEAN), CAST(? AS INT))")
+		args = append(args, k.ShopID, k.Kind, k.Subject, k.Hour, k.Country, k.Cold, m[k])
+	}
+	err := s.conn(ctx).Exec(`INSERT INTO fraud_subject_hours (shop_id, kind, subject, hour, country, cold, n) VALUES `+sb.String()+`
+		ON CONFLICT (shop_id, kind, subject, hour, country, cold) DO UPDATE SET n = fraud_subject_hours.n + EXCLUDED.n`, args...).Error
+	if err != nil {
+		return fmt.Errorf("store: fraud subject hours: %w", TranslateError(err))
+	}
+	return nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// SubjectHour is one row of fraud_subject_hours as scoring reads it.
+type SubjectHour struct {
+	Kind    string
+	Hour    time.Time
+	Country string
+	Cold    bool
+	N       int
+}
+
+// FraudSubjectHours returns the hourly counts of a code (when code is not
+// empty) and a partner (when partnerID is set) for the hours in [from, to]
+// — of the code only when codeHours is set, of the partner only when
+// partnerHours is — and, for each, a row with N = 0 holding its first hour
+// when it was redeemed before from.
+func (s *Store) FraudSubjectHours(ctx context.Context, shopID int64, code string, partnerID *int64, from, to time.Time, codeHours, partnerHours bool) ([]SubjectHour, error) {
+	p := ""
+	if partnerID != nil {
+		p = strconv.FormatInt(*partnerID, 10)
+	}
+	if code == "" && p == "" {
+		return nil, nil
+	}
+	rows, err := s.conn(ctx).Raw(`SELECT kind, hour, country, cold, n FROM fraud_subject_hours
+		WHERE shop_id = ? AND ((kind = 'c' AND subject = ? AND ?) OR (kind = 'p' AND subject = ? AND ?))
+		AND hour >= ? AND hour <= ?
+		UNION ALL
+		SELECT kind, min(hour), '', false, 0 FROM fraud_subject_hours
+		WHERE shop_id = ? AND ((kind = 'c' AND subject = ?) OR (kind = 'p' AND subject = ?)) AND hour < ?
+		GROUP BY kind`,
+		shopID, code, codeHours && code != "", p, partnerHours && p != "", from.UTC().Truncate(time.Hour), to,
+		shopID, code, p, from.UTC().Truncate(time.Hour)).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: fraud subject hours: %w", TranslateError(err))
+	}
+	defer rows.Close()
+	var out []SubjectHour
+	for rows.Next() {
+		var h SubjectHour
+		if err := rows.Scan(&h.Kind, &h.Hour, &h.Country, &h.Cold, &h.N); err != nil {
+			return nil, fmt.Errorf("store: fraud subject hours: %w", TranslateError(err))
+		}
+		out = append(out, h)
+	}
+	return out, TranslateError(rows.Err())
 }
 
 // fraudCountShards is how many rows each refund-rate counter is split over.
-const fraudCountShards = 32
+const fraudCountShards = 64
 
-func (s *Store) bumpFraudCounts(ctx context.Context, shopID, orderID int64, partnerID *int64, orders, refunded int) error {
+func (s *Store) bumpFraudCounts(ctx context.Context, shopID int64, partnerID *int64, orders, refunded int) error {
 	ids := []int64{0}
 	if partnerID != nil {
 		ids = append(ids, *partnerID)
 	}
 	for _, p := range ids {
-		shard := (orderID%fraudCountShards + fraudCountShards) % fraudCountShards
-		err := s.conn(ctx).Exec(`INSERT INTO fraud_refund_counts (shop_id, partner_id, shard, orders, refunded) VALUES (?, ?, ?, ?, ?)
+		// The shard is the database session's: a connection runs one
+		// transaction at a time, so concurrent attributions (each on its
+		// own connection) update different rows and never wait for each
+		// other's commit, whatever orders they carry.
+		err := s.conn(ctx).Exec(`INSERT INTO fraud_refund_counts (shop_id, partner_id, shard, orders, refunded)
+			VALUES (?, ?, pg_backend_pid() % ?, ?, ?)
 			ON CONFLICT (shop_id, partner_id, shard) DO UPDATE SET orders = fraud_refund_counts.orders + EXCLUDED.orders,
-			refunded = fraud_refund_counts.refunded + EXCLUDED.refunded`, shopID, p, shard, orders, refunded).Error
+			refunded = fraud_refund_counts.refunded + EXCLUDED.refunded`, shopID, p, fraudCountShards, orders, refunded).Error
 		if err != nil {
 			return fmt.Errorf("store: fraud counts: %w", TranslateError(err))
 		}
@@ -78,7 +215,7 @@ func (s *Store) MarkFraudRefunded(ctx context.Context, shopID, orderID int64) er
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.bumpFraudCounts(ctx, shopID, orderID, rows[0].PartnerID, 0, 1)
+	return s.bumpFraudCounts(ctx, shopID, rows[0].PartnerID, 0, 1)
 }
 
 // FraudRefundCounts returns the orders and refunded orders of a partner

@@ -97,7 +97,20 @@ type Order struct {
 // could each miss the other's uncommitted row (a refund and its order both
 // inserted, refunded_minor left 0). Hash collisions only serialize more.
 func (s *Store) lockKey(ctx context.Context, key string) error {
-	return s.conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key).Error
+	st := stateOf(ctx)
+	if st != nil && st.locks[key] {
+		return nil // held until this transaction ends
+	}
+	if err := s.conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key).Error; err != nil {
+		return err
+	}
+	if st != nil {
+		if st.locks == nil {
+			st.locks = map[string]bool{}
+		}
+		st.locks[key] = true
+	}
+	return nil
 }
 
 func orderLockKey(shopID, orderID int64) string {

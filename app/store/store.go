@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,9 +125,74 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		return fn(ctx)
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+		st := &txState{}
+		tctx := context.WithValue(context.WithValue(ctx, txKey{}, tx), txStateKey{}, st)
+		if err := fn(tctx); err != nil {
+			return err
+		}
+		return st.beforeCommit(tctx, s)
 	})
 	return TranslateError(err)
+}
+
+// txStateKey marks the bookkeeping of the transaction carried by a context.
+type txStateKey struct{}
+
+// txState is what the store remembers for one open transaction: the
+// advisory locks it holds (taking one twice is a wasted round trip) and the
+// code redemptions to write just before it commits.
+type txState struct {
+	locks  map[string]bool
+	redeem map[redeemKey]*redeemDelta
+	hours  map[SubjectHourKey]int
+}
+
+type redeemKey struct {
+	shopID int64
+	code   string
+}
+
+type redeemDelta struct {
+	uses int
+	at   time.Time
+}
+
+func stateOf(ctx context.Context) *txState {
+	st, _ := ctx.Value(txStateKey{}).(*txState)
+	return st
+}
+
+// beforeCommit writes the deferred counters and code redemptions, each in
+// key order (two transactions touching the same rows lock them in the same
+// order).
+func (st *txState) beforeCommit(ctx context.Context, s *Store) error {
+	if len(st.hours) > 0 {
+		if err := s.addSubjectHours(ctx, st.hours); err != nil {
+			return err
+		}
+		st.hours = nil
+	}
+	if len(st.redeem) == 0 {
+		return nil
+	}
+	keys := make([]redeemKey, 0, len(st.redeem))
+	for k := range st.redeem {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b redeemKey) int {
+		if c := cmpInt64(a.shopID, b.shopID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.code, b.code)
+	})
+	for _, k := range keys {
+		d := st.redeem[k]
+		if err := s.redeemNow(ctx, k.shopID, []string{k.code}, d.uses, d.at); err != nil {
+			return err
+		}
+	}
+	st.redeem = nil
+	return nil
 }
 
 // TranslateError maps driver errors to the store's sentinels so callers never

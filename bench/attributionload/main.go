@@ -285,7 +285,8 @@ func (e *env) throughput(ctx context.Context, base int64, n int, refundShare flo
 			r.Missing = int64(n) - convs
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Poll gently: the count competes with the work it measures.
+		time.Sleep(100 * time.Millisecond)
 	}
 	r.Seconds = time.Since(start).Seconds()
 	r.RPS = float64(n) / r.Seconds
@@ -329,7 +330,7 @@ func (e *env) lag(ctx context.Context, base int64, n, rate int, wait time.Durati
 			r.Missing = int64(n) - convs
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	times, err := e.st.ConversionTimes(ctx, e.shopID, base, base+int64(n)*10)
 	if err != nil {

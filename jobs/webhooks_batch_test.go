@@ -1,0 +1,147 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/coupontrail/coupontrail/app/store"
+)
+
+// record stores deliveries as the intake would, without processing them.
+func (e *orderEnv) record(ds ...store.NewDelivery) []int64 {
+	e.t.Helper()
+	res, err := e.st.InsertDeliveries(context.Background(), ds)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func (e *orderEnv) runTask(ids []int64) error {
+	e.t.Helper()
+	b, _ := json.Marshal(WebhookProcessPayload{DeliveryIDs: ids})
+	return e.j.handleWebhookProcess(context.Background(), asynq.NewTask(TypeWebhookProcess, b))
+}
+
+func (e *orderEnv) statuses(ids []int64) []string {
+	e.t.Helper()
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		d, err := e.st.DeliveryByID(context.Background(), id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out[i] = d.Status
+	}
+	return out
+}
+
+func delivery(shop, topic, id string, body []byte) store.NewDelivery {
+	return store.NewDelivery{ShopDomain: shop, WebhookID: id, Topic: topic, ReceivedAt: time.Now().UTC(), Payload: body}
+}
+
+// TestTaskDeliveriesShareOneTransaction: a task's order and refund
+// deliveries are processed together with the same outcome each would get on
+// its own: the orders and the refund recorded, every delivery processed,
+// each redemption of a code counted once, an unknown shop ignored.
+func TestTaskDeliveriesShareOneTransaction(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	body := fixture(t, "shopify-app-js/rest-2025-10/order_test_33.json", "response/order")
+	var ds []store.NewDelivery
+	for i := range 5 {
+		b := edit(t, body, func(m map[string]any) {
+			m["id"] = 9100 + i
+			m["discount_codes"] = []any{map[string]any{"code": "TENOFF", "amount": "1.00", "type": "fixed_amount"}}
+		})
+		ds = append(ds, delivery(e.sh.Domain, "orders/create", fmt.Sprintf("batch-o-%d", i), b))
+	}
+	ds = append(ds, delivery(e.sh.Domain, "refunds/create", "batch-r",
+		fixture(t, "shopify-app-js/rest-2025-10/refund_test_2.json", "response/refund")))
+	ds = append(ds, delivery("stranger.myshopify.com", "orders/create", "batch-x", body))
+	ids := e.record(ds...)
+	if err := e.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"processed", "processed", "processed", "processed", "processed", "processed", "ignored"}
+	if got := e.statuses(ids); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if n := e.countOrders(); n != 5 {
+		t.Fatalf("%d orders, want 5", n)
+	}
+	found := false
+	rs, _ := e.st.RefundsForOrder(ctx, e.sh.ID, 450789469)
+	for _, r := range rs {
+		found = found || (r.RefundID == 929361472 && r.WebhookID == "batch-r")
+	}
+	if !found {
+		t.Fatalf("refund of the task not recorded: %+v", rs)
+	}
+	// One transaction: every delivery finished by the same statement.
+	var at []time.Time
+	for _, id := range ids {
+		d, _ := e.st.DeliveryByID(ctx, id)
+		if d.ProcessedAt == nil {
+			t.Fatalf("delivery %d has no processed_at", id)
+		}
+		at = append(at, *d.ProcessedAt)
+	}
+	for _, x := range at {
+		if !x.Equal(at[0]) {
+			t.Fatalf("deliveries finished at different times %v: not one transaction", at)
+		}
+	}
+	// The same task again (a redelivered task) finds nothing to do.
+	if err := e.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.countOrders(); n != 5 {
+		t.Fatalf("%d orders after a rerun", n)
+	}
+}
+
+// TestBatchWithBadDeliveryFallsBack: one malformed payload in a task rolls
+// the shared transaction back and every delivery is processed on its own:
+// the good ones processed, the bad one failed with its reason, nothing
+// recorded twice; a task with a topic outside the batch set goes one by one
+// from the start.
+func TestBatchWithBadDeliveryFallsBack(t *testing.T) {
+	e := newOrderEnv(t)
+	body := fixture(t, "shopify-app-js/rest-2025-10/order_test_33.json", "response/order")
+	good := func(id int) store.NewDelivery {
+		return delivery(e.sh.Domain, "orders/create", fmt.Sprintf("fb-%d", id), edit(t, body, func(m map[string]any) { m["id"] = 9300 + id }))
+	}
+	ids := e.record(good(1), delivery(e.sh.Domain, "orders/create", "fb-bad", []byte(`{"id":"not-a-number"}`)), good(2))
+	if err := e.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.statuses(ids); fmt.Sprint(got) != "[processed failed processed]" {
+		t.Fatalf("statuses %v", got)
+	}
+	if n := e.countOrders(); n != 2 {
+		t.Fatalf("%d orders, want 2", n)
+	}
+	ids = e.record(good(3), delivery(e.sh.Domain, "checkouts/create", "fb-co",
+		fixture(t, "shopify-app-js/rest-2025-10/abandoned_checkout_test_3.json", "response/checkouts/0")))
+	if err := e.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range e.statuses(ids) {
+		if s == store.DeliveryReceived {
+			t.Fatalf("delivery %d left waiting", i)
+		}
+	}
+	if n := e.countOrders(); n != 3 {
+		t.Fatalf("%d orders, want 3", n)
+	}
+}
