@@ -18,6 +18,17 @@ func (s *Store) AttributionProgress(ctx context.Context, shopID int64, domain st
 	return conversions, waiting, TranslateError(err)
 }
 
+// LastProcessedAt returns when the last of a shop's deliveries was
+// processed (zero when none was).
+func (s *Store) LastProcessedAt(ctx context.Context, domain string) (time.Time, error) {
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT max(processed_at) FROM webhook_deliveries WHERE shop_domain = $1`, domain).Scan(&at)
+	if at == nil {
+		return time.Time{}, TranslateError(err)
+	}
+	return *at, TranslateError(err)
+}
+
 // ConversionTimes returns when each conversion of orders in [fromOrder,
 // toOrder) was attributed, by order id.
 func (s *Store) ConversionTimes(ctx context.Context, shopID, fromOrder, toOrder int64) (map[int64]time.Time, error) {

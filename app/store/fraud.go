@@ -187,6 +187,21 @@ func (s *Store) bumpFraudCounts(ctx context.Context, shopID int64, partnerID *in
 	if partnerID != nil {
 		ids = append(ids, *partnerID)
 	}
+	if st := stateOf(ctx); st != nil {
+		// Merged and written just before the commit (txState.beforeCommit).
+		if st.refundCounts == nil {
+			st.refundCounts = map[[2]int64][2]int{}
+		}
+		for _, p := range ids {
+			c := st.refundCounts[[2]int64{shopID, p}]
+			st.refundCounts[[2]int64{shopID, p}] = [2]int{c[0] + orders, c[1] + refunded}
+		}
+		return nil
+	}
+	return s.addFraudCounts(ctx, shopID, ids, orders, refunded)
+}
+
+func (s *Store) addFraudCounts(ctx context.Context, shopID int64, ids []int64, orders, refunded int) error {
 	for _, p := range ids {
 		// The shard is the database session's: a connection runs one
 		// transaction at a time, so concurrent attributions (each on its

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -142,9 +143,10 @@ type txStateKey struct{}
 // advisory locks it holds (taking one twice is a wasted round trip) and the
 // code redemptions to write just before it commits.
 type txState struct {
-	locks  map[string]bool
-	redeem map[redeemKey]*redeemDelta
-	hours  map[SubjectHourKey]int
+	locks        map[string]bool
+	redeem       map[redeemKey]*redeemDelta
+	hours        map[SubjectHourKey]int
+	refundCounts map[[2]int64][2]int // (shop, partner) -> (orders, refunded)
 }
 
 type redeemKey struct {
@@ -171,6 +173,20 @@ func (st *txState) beforeCommit(ctx context.Context, s *Store) error {
 			return err
 		}
 		st.hours = nil
+	}
+	if len(st.refundCounts) > 0 {
+		keys := make([][2]int64, 0, len(st.refundCounts))
+		for k := range st.refundCounts {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b [2]int64) int { return cmp.Or(cmpInt64(a[0], b[0]), cmpInt64(a[1], b[1])) })
+		for _, k := range keys {
+			c := st.refundCounts[k]
+			if err := s.addFraudCounts(ctx, k[0], []int64{k[1]}, c[0], c[1]); err != nil {
+				return err
+			}
+		}
+		st.refundCounts = nil
 	}
 	if len(st.redeem) == 0 {
 		return nil
