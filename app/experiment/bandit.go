@@ -82,8 +82,16 @@ type BanditRow struct {
 // BuildBanditCounts sums rows into their segments and the whole campaign.
 func BuildBanditCounts(rows []BanditRow) BanditCounts {
 	out := BanditCounts{Segments: map[string]BanditSegment{}}
-	add := func(key string, r *BanditRow) {
-		s, ok := out.Segments[key]
+	for i := range rows {
+		out.Add(&rows[i])
+	}
+	return out
+}
+
+// Add counts one row into its segment and the whole campaign.
+func (b *BanditCounts) Add(r *BanditRow) {
+	for _, key := range []string{SegmentKey(r.Channel, r.Device), AllShoppers} {
+		s, ok := b.Segments[key]
 		if !ok {
 			s = BanditSegment{Levels: map[string]Counts{}}
 		}
@@ -94,13 +102,8 @@ func BuildBanditCounts(rows []BanditRow) BanditCounts {
 			c.add(r.Counts)
 			s.Levels[r.Level] = c
 		}
-		out.Segments[key] = s
+		b.Segments[key] = s
 	}
-	for i := range rows {
-		add(SegmentKey(rows[i].Channel, rows[i].Device), &rows[i])
-		add(AllShoppers, &rows[i])
-	}
-	return out
 }
 
 // Compact drops the segments the bandit would not decide on (fewer than

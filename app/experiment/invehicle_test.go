@@ -287,7 +287,7 @@ func (v *inVehicle) replay(policy ivPolicy, seed uint64) ivReplayResult {
 		if x.Accepted {
 			row.Converters, row.Orders, row.RevenueMinor = 1, 1, ivOrderMinor
 		}
-		addRow(&counts, row)
+		counts.Add(&row)
 		if served[seg]++; served[seg] == BanditMinSegment {
 			key := SegmentKey(seg, "car")
 			s := counts.Segments[key]

@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Level is one discount level (arm) of a campaign as observed in one
@@ -72,17 +70,9 @@ func Thompson(levels []Level, margin float64, rounds int, rng *rand.Rand) (best,
 	if len(levels) == 0 || rounds <= 0 {
 		return
 	}
-	type post struct{ t, c distuv.Beta }
-	ps := make([]post, len(levels))
+	ps := make([]levelPosterior, len(levels))
 	for i, l := range levels {
-		n := l.Treated.Shoppers + l.Control.Shoppers
-		pooled := 0.02
-		if n > 0 {
-			pooled = float64(l.Treated.Converters+l.Control.Converters) / float64(n)
-		}
-		at, bt := posterior(l.Treated, pooled)
-		ac, bc := posterior(l.Control, pooled)
-		ps[i] = post{distuv.Beta{Alpha: at, Beta: bt, Src: rng}, distuv.Beta{Alpha: ac, Beta: bc, Src: rng}}
+		ps[i] = newLevelPosterior(l, rng)
 	}
 	for range rounds {
 		bi, bv := -1, math.Inf(-1)

@@ -350,25 +350,6 @@ func (s *starbucks) sbTreatedRow(r sbReceipt) BanditRow {
 	return row
 }
 
-// addRow adds one row to counts as BuildBanditCounts would (its segment and
-// the whole campaign), without rebuilding the counts on every event.
-func addRow(b *BanditCounts, r BanditRow) {
-	for _, key := range []string{SegmentKey(r.Channel, r.Device), AllShoppers} {
-		s, ok := b.Segments[key]
-		if !ok {
-			s = BanditSegment{Levels: map[string]Counts{}}
-		}
-		if r.Arm == Control {
-			s.Control.add(r.Counts)
-		} else {
-			c := s.Levels[r.Level]
-			c.add(r.Counts)
-			s.Levels[r.Level] = c
-		}
-		b.Segments[key] = s
-	}
-}
-
 // sbReplay is the offline replay evaluation of Li, Chu, Langford and Wang
 // (WSDM 2011): the logged receipts are shuffled; for each one the policy
 // picks an offer for the customer's segment, and only when it picks the
@@ -418,7 +399,8 @@ func (s *starbucks) replay(policy sbPolicy, margin float64, seed uint64) sbRepla
 	for n, i := range idx {
 		r := s.Receipts[i]
 		if s.Offers[r.Offer].Type == "informational" {
-			addRow(&counts, s.sbControlRow(r))
+			cr := s.sbControlRow(r)
+			counts.Add(&cr)
 			continue
 		}
 		var pick string
@@ -430,7 +412,8 @@ func (s *starbucks) replay(policy sbPolicy, margin float64, seed uint64) sbRepla
 		if pick == fmt.Sprint(r.Offer) {
 			res.Reward.add(s.sbReward(r, margin))
 			res.Picks[r.Offer]++
-			addRow(&counts, s.sbTreatedRow(r))
+			tr := s.sbTreatedRow(r)
+			counts.Add(&tr)
 		}
 		if policy == sbThompsonRetire && n%2000 == 1999 {
 			sum := counts.Summarize(levels, live, margin, 1000, rng)

@@ -106,15 +106,7 @@ func (h *History) typicalDays(start time.Time, span time.Duration) ([]day, []boo
 }
 
 func (h *History) baseline(start time.Time, span time.Duration) (total, cold int, days float64) {
-	ds, keep := h.typicalDays(start, span)
-	for k, d := range ds {
-		if keep[k] {
-			total += d.total
-			cold += d.cold
-			days++
-		}
-	}
-	return total, cold, days
+	return pooled(h.typicalDays(start, span))
 }
 
 func (h *History) rate(start time.Time, span time.Duration, cur *redemption) Rate {

@@ -239,7 +239,11 @@ func (s *series) from(t time.Time) int {
 // redemptions and cold redemptions and the number of days they cover; with
 // less than one day of history it returns zeros.
 func (s *series) baseline(start time.Time, span time.Duration) (total, cold int, days float64) {
-	ds, keep := s.typicalDays(start, span)
+	return pooled(s.typicalDays(start, span))
+}
+
+// pooled sums the kept days.
+func pooled(ds []day, keep []bool) (total, cold int, days float64) {
 	for k, d := range ds {
 		if keep[k] {
 			total += d.total
