@@ -357,10 +357,20 @@ func (s *Store) CodesIssuedToShopper(ctx context.Context, shopID int64, customer
 	if customerID == nil && email == "" {
 		return nil, nil
 	}
+	// One indexed part per key the order has (an OR of both reads neither
+	// index); UNION drops a code found by both.
+	var parts []string
+	var args []any
+	if customerID != nil {
+		parts = append(parts, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.customer_id = ? AND c.issued_at >= ? AND c.issued_at <= ?)`)
+		args = append(args, shopID, *customerID, from, to)
+	}
+	if email != "" {
+		parts = append(parts, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND lower(c.customer_email) = lower(?) AND c.issued_at >= ? AND c.issued_at <= ?)`)
+		args = append(args, shopID, email, from, to)
+	}
 	var out []AttributionCode
-	err := s.conn(ctx).Raw(attributionCodeSelect+` WHERE c.shop_id = ? AND c.issued_at >= ? AND c.issued_at <= ?
-		AND ((CAST(? AS BIGINT) IS NOT NULL AND c.customer_id = ?) OR (? <> '' AND lower(c.customer_email) = lower(?)))
-		ORDER BY c.issued_at, c.id LIMIT 100`, shopID, from, to, customerID, customerID, email, email).Scan(&out).Error
+	err := s.conn(ctx).Raw(`SELECT * FROM (`+strings.Join(parts, " UNION ")+`) AS t ORDER BY issued_at, code LIMIT 100`, args...).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: codes issued to shopper: %w", TranslateError(err))
 	}
