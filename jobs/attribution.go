@@ -366,7 +366,7 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 	if err := fillFromDomain(row, dom, now); err != nil {
 		return nil, err
 	}
-	fraudAct, err := j.scoreAtAttribution(ctx, sh, o, row)
+	fraudAct, err := j.scoreAtAttribution(ctx, sh, o, row, in.codeRows)
 	if err != nil {
 		return nil, err
 	}
@@ -674,6 +674,7 @@ type attributionInput struct {
 	Clicks      []attribution.Click
 	Touchpoints []attribution.Touchpoint
 	holdDays    map[string]*int // campaign id -> hold_days
+	codeRows    []store.AttributionCode
 }
 
 // holdDaysFor returns the hold override of the credited campaign with the
@@ -744,6 +745,7 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 	if err != nil {
 		return in, err
 	}
+	in.codeRows = codes
 	prior, err := j.Store.CodeRedemptions(ctx, sh.ID, redemptionLimits(codes), o.OrderID)
 	if err != nil {
 		return in, err

@@ -106,7 +106,7 @@ type fraudFacts struct {
 
 // fraudFactsFor builds the inputs of an order's conversion (aggregates not
 // filled yet).
-func (j *Jobs) fraudFactsFor(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion) (fraudFacts, error) {
+func (j *Jobs) fraudFactsFor(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion, known []store.AttributionCode) (fraudFacts, error) {
 	var f fraudFacts
 	ip, _ := netip.ParseAddr(strings.TrimSpace(o.BrowserIP))
 	ip = ip.Unmap()
@@ -127,7 +127,7 @@ func (j *Jobs) fraudFactsFor(ctx context.Context, sh *store.Shop, o *store.Order
 	}
 	var campaignID int64
 	if code != "" {
-		k, err := j.Store.FraudCodeByValue(ctx, sh.ID, code)
+		k, err := j.fraudCode(ctx, sh.ID, code, known)
 		if err != nil {
 			return f, err
 		}
@@ -217,6 +217,19 @@ func (j *Jobs) fraudFactsFor(ctx context.Context, sh *store.Shop, o *store.Order
 		}
 	}
 	return f, nil
+}
+
+// fraudCode is the code scoring reads: from the rows attribution already
+// loaded for the order when it is among them, else from the store.
+func (j *Jobs) fraudCode(ctx context.Context, shopID int64, code string, known []store.AttributionCode) (*store.FraudCode, error) {
+	for _, c := range known {
+		if c.Code == code {
+			return &store.FraudCode{CampaignID: c.CampaignID, Code: c.Code, Kind: c.Kind, PartnerID: c.PartnerID, Channel: c.Channel,
+				CustomerID: c.CustomerID, CustomerEmail: c.CustomerEmail, UsageCap: c.UsageCap, Rules: json.RawMessage(c.Rules),
+				CampPartnerID: c.CampaignPartnerID}, nil
+		}
+	}
+	return j.Store.FraudCodeByValue(ctx, shopID, code)
 }
 
 // deviceOf classifies a user agent the way SmartLink clicks are classified.
@@ -336,8 +349,8 @@ func (j *Jobs) aggregates(ctx context.Context, f *fraudFacts, review bool, asOf 
 		}
 	}
 	// Click-id counts as of the order's time, from its click's earlier orders.
-	ag := clicks.Aggregates(&f.in)
-	ag = fraud.Aggregates{Window: tr.Window, ClickIDPriorSame: ag.ClickIDPriorSame, ClickIDPriorOthers: ag.ClickIDPriorOthers}
+	ag := fraud.Aggregates{Window: tr.Window}
+	ag.ClickIDPriorSame, ag.ClickIDPriorOthers = clicks.ClickIDPrior(&f.in)
 
 	busyCode, busyPartner := code.raw >= scoringSample, partner.raw >= scoringSample
 	var hours []store.SubjectHour
@@ -453,11 +466,11 @@ func fraudDoc(a fraud.Assessment, mode fraud.Mode, pass string, now time.Time) F
 // and records the order in the fraud history, in the attribution
 // transaction. It fills row.Fraud (so the insert carries the verdict) and
 // returns what to do once the row exists: nothing, or the rejection.
-func (j *Jobs) scoreAtAttribution(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion) (func(context.Context) error, error) {
+func (j *Jobs) scoreAtAttribution(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion, known []store.AttributionCode) (func(context.Context) error, error) {
 	defer func(t0 time.Time) { fraudScoringNanos.Add(int64(time.Since(t0))) }(time.Now())
 	set := ParseFraudSettings(sh.Settings)
 	cfg := set.FraudConfig()
-	f, err := j.fraudFactsFor(ctx, sh, o, row)
+	f, err := j.fraudFactsFor(ctx, sh, o, row, known)
 	if err != nil {
 		return nil, err
 	}
@@ -557,7 +570,7 @@ func (j *Jobs) reviewAtRelease(ctx context.Context, row *store.Conversion) (bool
 	}
 	set := ParseFraudSettings(sh.Settings)
 	cfg := set.FraudConfig()
-	f, err := j.fraudFactsFor(ctx, sh, o, row)
+	f, err := j.fraudFactsFor(ctx, sh, o, row, nil)
 	if err != nil {
 		return false, err
 	}

@@ -540,17 +540,28 @@ func (s *Store) lookupDiscount(sh *shop, v any) (*discount, bool) {
 }
 
 func (s *Store) mDiscountCodeBasicUpdate(sh *shop, args map[string]any) any {
+	return s.updateCodeDiscount(sh, args, "basicCodeDiscount", false)
+}
+
+// updateCodeDiscount applies a code-discount update mutation: the input
+// under inputKey on a copy, the copy kept only when every field is valid,
+// the redeem code renamed when it changed, and discounts/update sent. A
+// free-shipping update also reads its own fields and refuses other kinds.
+func (s *Store) updateCodeDiscount(sh *shop, args map[string]any, inputKey string, freeShipping bool) any {
 	d, ok := s.lookupDiscount(sh, args["id"])
-	if !ok {
+	if !ok || (freeShipping && !d.freeShipping) {
 		return map[string]any{"codeDiscountNode": nil, "userErrors": []any{userError([]string{"id"}, "INVALID", "Code discount does not exist.")}}
 	}
-	in, _ := args["basicCodeDiscount"].(map[string]any)
+	in, _ := args[inputKey].(map[string]any)
 	cp := *d
 	cp.combinesWith = map[string]bool{}
 	for k, v := range d.combinesWith {
 		cp.combinesWith[k] = v
 	}
 	code, errs := s.discountInput(sh, &cp, in, false)
+	if freeShipping {
+		errs = append(errs, freeShippingInput(&cp, in)...)
+	}
 	if len(errs) > 0 {
 		return map[string]any{"codeDiscountNode": nil, "userErrors": errs}
 	}

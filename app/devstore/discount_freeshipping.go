@@ -79,31 +79,7 @@ func (s *Store) mDiscountCodeFreeShippingCreate(sh *shop, args map[string]any) a
 }
 
 func (s *Store) mDiscountCodeFreeShippingUpdate(sh *shop, args map[string]any) any {
-	d, ok := s.lookupDiscount(sh, args["id"])
-	if !ok || !d.freeShipping {
-		return map[string]any{"codeDiscountNode": nil, "userErrors": []any{userError([]string{"id"}, "INVALID", "Code discount does not exist.")}}
-	}
-	in, _ := args["freeShippingCodeDiscount"].(map[string]any)
-	cp := *d
-	cp.combinesWith = map[string]bool{}
-	for k, v := range d.combinesWith {
-		cp.combinesWith[k] = v
-	}
-	code, errs := s.discountInput(sh, &cp, in, false)
-	errs = append(errs, freeShippingInput(&cp, in)...)
-	if len(errs) > 0 {
-		return map[string]any{"codeDiscountNode": nil, "userErrors": errs}
-	}
-	cp.updatedAt = s.now()
-	*d = cp
-	if code != "" && len(d.codes) > 0 && normCode(code) != normCode(d.codes[0].code) {
-		rc := d.codes[0]
-		delete(sh.codes, normCode(rc.code))
-		rc.code = code
-		sh.codes[normCode(code)] = rc
-	}
-	s.enqueueLocked(sh, "discounts/update", s.discountWebhookLocked(sh, d))
-	return map[string]any{"codeDiscountNode": s.discountNodeLocked(sh, d), "userErrors": []any{}}
+	return s.updateCodeDiscount(sh, args, "freeShippingCodeDiscount", true)
 }
 
 // freeShippingNode turns the rendered DiscountCodeBasic fields into a

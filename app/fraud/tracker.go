@@ -87,15 +87,7 @@ func (t *Tracker) Aggregates(in *Inputs) Aggregates {
 		hi := sort.Search(len(ts), func(i int) bool { return ts[i].After(c.At) })
 		ag.ClickIPClicks = max(ag.ClickIPClicks, hi-lo)
 	}
-	if id := in.Order.ClickID; id != "" {
-		for _, s := range t.clickOrders[id] {
-			if same, known := sameShopper(s.customer, s.email, in.Order.CustomerID, in.Order.Email); known && same {
-				ag.ClickIDPriorSame++
-			} else {
-				ag.ClickIDPriorOthers++
-			}
-		}
-	}
+	ag.ClickIDPriorSame, ag.ClickIDPriorOthers = t.ClickIDPrior(in)
 	cur := &redemption{at: at, ip: in.Order.IP, device: in.Order.Device, country: in.Order.Country, cold: in.Cold()}
 	t.windowed(in, &ag, start, at.Add(time.Nanosecond), cur)
 	if in.Code != nil {
@@ -103,6 +95,21 @@ func (t *Tracker) Aggregates(in *Inputs) Aggregates {
 	}
 	ag.Refunds = t.RefundStats(in)
 	return ag
+}
+
+// ClickIDPrior counts the observed orders that carried in's click id: by the
+// same shopper, and by others.
+func (t *Tracker) ClickIDPrior(in *Inputs) (same, others int) {
+	if id := in.Order.ClickID; id != "" {
+		for _, s := range t.clickOrders[id] {
+			if sm, known := sameShopper(s.customer, s.email, in.Order.CustomerID, in.Order.Email); known && sm {
+				same++
+			} else {
+				others++
+			}
+		}
+	}
+	return same, others
 }
 
 // Review recomputes the aggregates of an order that was observed earlier,

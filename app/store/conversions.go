@@ -330,10 +330,13 @@ type AttributionCode struct {
 	CampaignPartnerID *int64
 	// CampaignHoldDays is the campaign's hold_days override.
 	CampaignHoldDays *int
+	// Rules is the campaign's rules document (what fraud scoring checks
+	// the order against).
+	Rules string
 }
 
 const attributionCodeSelect = `SELECT c.code, c.campaign_id, c.partner_id, c.channel, c.kind, c.customer_id, c.customer_email,
-	c.issued_at, c.usage_cap, cp.partner_id AS campaign_partner_id, cp.hold_days AS campaign_hold_days
+	c.issued_at, c.usage_cap, cp.partner_id AS campaign_partner_id, cp.hold_days AS campaign_hold_days, COALESCE(cp.rules::text, '') AS rules
 	FROM codes c LEFT JOIN campaigns cp ON cp.id = c.campaign_id AND cp.shop_id = c.shop_id`
 
 // CodesByValue loads the shop's codes among values (upper-cased; codes are

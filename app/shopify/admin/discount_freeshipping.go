@@ -153,12 +153,5 @@ const discountCodeFreeShippingUpdateMutation = `mutation DiscountCodeFreeShippin
 // DiscountCodeFreeShippingUpdate changes the given fields of free-shipping
 // discount id (a DiscountCodeNode GID) and removes those in input.Clear.
 func (c *Client) DiscountCodeFreeShippingUpdate(ctx context.Context, id string, input DiscountCodeFreeShippingInput) error {
-	if id == "" {
-		return fmt.Errorf("%w: id is required", ErrInvalidInput)
-	}
-	if err := input.Validate(false); err != nil {
-		return err
-	}
-	_, err := c.codeDiscountNode(ctx, "DiscountCodeFreeShippingUpdate", discountCodeFreeShippingUpdateMutation, map[string]any{"id": id, "input": input})
-	return err
+	return c.codeDiscountUpdate(ctx, "DiscountCodeFreeShippingUpdate", discountCodeFreeShippingUpdateMutation, id, input, input.Validate)
 }

@@ -278,13 +278,19 @@ const discountCodeBasicUpdateMutation = `mutation DiscountCodeBasicUpdate($id: I
 // DiscountCodeBasicUpdate changes the given fields of discount id (a
 // DiscountCodeNode GID). Fields left zero in input are not sent.
 func (c *Client) DiscountCodeBasicUpdate(ctx context.Context, id string, input DiscountCodeBasicInput) error {
+	return c.codeDiscountUpdate(ctx, "DiscountCodeBasicUpdate", discountCodeBasicUpdateMutation, id, input, input.Validate)
+}
+
+// codeDiscountUpdate runs a code-discount update mutation (op names it) on
+// discount id once validate accepts the input as an update.
+func (c *Client) codeDiscountUpdate(ctx context.Context, op, mutation, id string, input any, validate func(create bool) error) error {
 	if id == "" {
 		return fmt.Errorf("%w: id is required", ErrInvalidInput)
 	}
-	if err := input.Validate(false); err != nil {
+	if err := validate(false); err != nil {
 		return err
 	}
-	_, err := c.codeDiscountNode(ctx, "DiscountCodeBasicUpdate", discountCodeBasicUpdateMutation, map[string]any{"id": id, "input": input})
+	_, err := c.codeDiscountNode(ctx, op, mutation, map[string]any{"id": id, "input": input})
 	return err
 }
 
