@@ -168,7 +168,7 @@ func (s *Store) DueCartRecoveries(ctx context.Context, now time.Time, limit int)
 // with that checkout_token is recorded or the checkout says it completed.
 func (s *Store) CheckoutCompleted(ctx context.Context, shopID int64, token string) (bool, error) {
 	var n []int64
-	err := s.conn(ctx).Raw(`SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE shop_id = ? AND checkout_token = ?)
+	err := s.conn(ctx).Raw(`SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE shop_id = ? AND checkout_token = ? AND checkout_token <> '')
 		OR EXISTS (SELECT 1 FROM checkouts WHERE shop_id = ? AND token = ? AND completed_at IS NOT NULL)`,
 		shopID, token, shopID, token).Scan(&n).Error
 	if err != nil {

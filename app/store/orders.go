@@ -516,7 +516,7 @@ func (s *Store) UpsertCheckout(ctx context.Context, c *Checkout, now time.Time) 
 			return err
 		}
 		rows, err := s.conn(ctx).Raw(`WITH o AS (
-				SELECT order_id, order_created_at FROM orders WHERE shop_id = ? AND checkout_token = ? ORDER BY order_created_at LIMIT 1)
+				SELECT order_id, order_created_at FROM orders WHERE shop_id = ? AND checkout_token = ? AND checkout_token <> '' ORDER BY order_created_at LIMIT 1)
 			INSERT INTO checkouts (shop_id, token, cart_token, email, customer_id, currency, total_minor, discount_codes,
 				abandoned_checkout_url, completed_at, order_id, checkout_created_at, checkout_updated_at, created_at, updated_at)
 			VALUES (?,?,?,?,?,?,?,`+textArrayFromJSON+`,?, COALESCE(?, (SELECT order_created_at FROM o)), (SELECT order_id FROM o),?,?,?,?)

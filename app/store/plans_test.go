@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coupontrail/coupontrail/migrations"
+)
+
+// explainIn returns the plan PostgreSQL chooses for sql (with ? placeholders)
+// as a prepared statement executed with args, after the settings in setup.
+func explainIn(t *testing.T, s *Store, setup []string, sql string, args ...any) string {
+	t.Helper()
+	var n int
+	var b strings.Builder
+	for _, r := range sql {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	var plan []string
+	err := s.InTx(context.Background(), func(ctx context.Context) error {
+		for _, q := range setup {
+			if err := s.conn(ctx).Exec(q).Error; err != nil {
+				return err
+			}
+		}
+		if err := s.conn(ctx).Exec("PREPARE plan_probe AS " + b.String()).Error; err != nil {
+			return err
+		}
+		lits := make([]string, len(args))
+		for i, a := range args {
+			lits[i] = literal(t, a)
+		}
+		if err := s.conn(ctx).Raw("EXPLAIN EXECUTE plan_probe(" + strings.Join(lits, ", ") + ")").Scan(&plan).Error; err != nil {
+			return err
+		}
+		return s.conn(ctx).Exec("DEALLOCATE plan_probe").Error
+	})
+	if err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	return strings.Join(plan, "\n")
+}
+
+// literal renders a statement argument as SQL (EXECUTE inside EXPLAIN takes
+// no bind parameters).
+func literal(t *testing.T, a any) string {
+	switch v := a.(type) {
+	case int, int64:
+		return fmt.Sprint(v)
+	case *int64:
+		return fmt.Sprint(*v)
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case time.Time:
+		return "'" + v.Format(time.RFC3339Nano) + "'::timestamptz"
+	}
+	t.Fatalf("no literal for %T", a)
+	return ""
+}
+
+// The statements that run for every order read the indexes they were written
+// for under the plans PostgreSQL really uses: the generic plan it caches for
+// a prepared statement (it cannot see the values, so a partial index is only
+// usable when the statement repeats its predicate), and plans made from
+// statistics that say nothing is pending (true between bursts, wrong during
+// one). Both mistakes cost nothing on a test-sized table and everything on a
+// shop's (a whole-table read per order).
+func TestHotStatementsReadTheirIndexes(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx, migrations.FS, "up"); err != nil {
+		t.Fatal(err)
+	}
+	generic := []string{"SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off"}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	pid := int64(7)
+	for _, tc := range []struct {
+		q     FraudHistoryQuery
+		index string
+	}{
+		{FraudHistoryQuery{ShopID: 1, Code: "LEAKED10"}, "fraud_events_code_idx"},
+		{FraudHistoryQuery{ShopID: 1, PartnerID: &pid}, "fraud_events_partner_idx"},
+		{FraudHistoryQuery{ShopID: 1, ClickID: "c-1"}, "fraud_events_click_idx"},
+		{FraudHistoryQuery{ShopID: 1, Prefix: "203.0.113"}, "fraud_events_prefix_idx"},
+	} {
+		tc.q.From, tc.q.To, tc.q.PrefixFrom, tc.q.ExcludeOrder = now.Add(-time.Hour), now, now.Add(-time.Hour), 1
+		sql, args := fraudHistorySQL(tc.q)
+		if plan := explainIn(t, s, generic, sql, args...); !strings.Contains(plan, tc.index) {
+			t.Errorf("fraud history by %s: generic plan does not read %s:\n%s", tc.index, tc.index, plan)
+		}
+	}
+
+	// Deliveries are locked by id: the primary key, never the pending index
+	// filtered by id.
+	plan := explainIn(t, s, []string{"SET LOCAL enable_seqscan = off"}, strings.Replace(lockDeliveriesSQL, "IN ?", "IN (?, ?, ?)", 1), 1, 2, 3)
+	if !strings.Contains(plan, "webhook_deliveries_pkey") || strings.Contains(plan, "webhook_deliveries_pending_idx") {
+		t.Errorf("locking deliveries by id does not read the primary key alone:\n%s", plan)
+	}
+}
