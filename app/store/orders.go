@@ -169,8 +169,11 @@ var upsertOrderSQL = `INSERT INTO orders (shop_id, order_id, admin_graphql_api_i
 	currency, total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
 	discount_codes, note_attributes, landing_site, referring_site, browser_ip, user_agent, source_name, financial_status,
 	test, order_created_at, order_updated_at, cancelled_at, cancel_reason, source, first_webhook_id, last_webhook_id,
-	created_at, updated_at, country)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	created_at, updated_at, country, refunded_minor)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
+	-- Refunds recorded before this version (even before the order): the
+	-- sum is taken here, under the order's lock, not by a second statement.
+	(SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE shop_id = ? AND order_id = ?))
 ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	admin_graphql_api_id = COALESCE(NULLIF(EXCLUDED.admin_graphql_api_id, ''), orders.admin_graphql_api_id),
 	name = COALESCE(NULLIF(EXCLUDED.name, ''), orders.name),
@@ -200,6 +203,7 @@ ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	cancelled_at = COALESCE(EXCLUDED.cancelled_at, orders.cancelled_at),
 	cancel_reason = COALESCE(NULLIF(EXCLUDED.cancel_reason, ''), orders.cancel_reason),
 	last_webhook_id = EXCLUDED.last_webhook_id,
+	refunded_minor = EXCLUDED.refunded_minor,
 	updated_at = EXCLUDED.updated_at
 WHERE orders.order_updated_at <= EXCLUDED.order_updated_at
 RETURNING (xmax = 0)`
@@ -236,7 +240,7 @@ func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (Upser
 			o.Currency, o.TotalMinor, o.SubtotalMinor, o.DiscountMinor, o.ShippingMinor, o.CurrentTotalMinor, o.CurrentSubtotalMinor,
 			textArrayJSON(NormalizeCodes(o.DiscountCodes)), string(notes), o.LandingSite, o.ReferringSite, o.BrowserIP, o.UserAgent,
 			o.SourceName, o.FinancialStatus, o.Test, o.OrderCreatedAt, o.OrderUpdatedAt, o.CancelledAt, o.CancelReason,
-			o.Source, o.LastWebhookID, o.LastWebhookID, now, now, o.Country).Rows()
+			o.Source, o.LastWebhookID, o.LastWebhookID, now, now, o.Country, o.ShopID, o.OrderID).Rows()
 		if err != nil {
 			return err
 		}
@@ -257,9 +261,6 @@ func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (Upser
 		rows.Close()
 		if !outcome.Applied() {
 			return nil
-		}
-		if err := s.recomputeRefunded(ctx, o.ShopID, o.OrderID, now); err != nil {
-			return err
 		}
 		if o.CheckoutToken != "" {
 			// The checkout became this order: it is not abandoned.
