@@ -76,7 +76,7 @@ func (j *Jobs) processTogether(ctx context.Context, ids []int64) bool {
 		if len(ds) == 0 {
 			return nil
 		}
-		if err := j.Store.ForDeliveryWork(ctx); err != nil {
+		if err := j.Store.ForDeliveryWork(ctx, true); err != nil {
 			return err
 		}
 		ctx = withBatchMemo(ctx)
@@ -142,7 +142,7 @@ func (j *Jobs) ProcessDelivery(ctx context.Context, id int64) error {
 		// lost in a database crash loses both and the sweeper redoes the
 		// delivery: processing need not wait for the WAL flush (the intake's
 		// commit, which Shopify's 200 depends on, still does).
-		if err := j.Store.ForDeliveryWork(ctx); err != nil {
+		if err := j.Store.ForDeliveryWork(ctx, batchTopics[d.Topic]); err != nil {
 			return err
 		}
 		topic = d.Topic

@@ -57,16 +57,22 @@ func (s *Store) ConversionTimes(ctx context.Context, shopID, fromOrder, toOrder 
 //     Use it only for work that is redone from PostgreSQL when lost: a crash
 //     of the database can drop the last few hundred milliseconds of such
 //     commits, whole, never in part.
-//   - it plans each statement once per connection (plan_cache_mode
+//   - with planOnce (the order and refund topics, which arrive by the
+//     thousand) it plans each statement once per connection (plan_cache_mode
 //     force_generic_plan): the same two dozen statements run for every
 //     order, and planning them again for each one's values was about a sixth
-//     of PostgreSQL's time. Every statement of this path keys on the shop and
+//     of PostgreSQL's time. Every statement of that path keys on the shop and
 //     a unique id or an index written for it; a partial index is only usable
 //     by a generic plan when the statement repeats its predicate
-//     (TestHotStatementsReadTheirIndexes).
-func (s *Store) ForDeliveryWork(ctx context.Context) error {
+//     (TestHotStatementsReadTheirIndexes). Rarer topics keep plans made for
+//     their values.
+func (s *Store) ForDeliveryWork(ctx context.Context, planOnce bool) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); !ok {
 		return nil // not in a transaction: nothing to set
 	}
-	return TranslateError(s.conn(ctx).Exec(`SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`).Error)
+	mode := "auto"
+	if planOnce {
+		mode = "force_generic_plan"
+	}
+	return TranslateError(s.conn(ctx).Exec(`SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', ?, true)`, mode).Error)
 }

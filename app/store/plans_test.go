@@ -109,3 +109,41 @@ func TestHotStatementsReadTheirIndexes(t *testing.T) {
 		t.Errorf("locking deliveries by id does not read the primary key alone:\n%s", plan)
 	}
 }
+
+// ForDeliveryWork sets its settings for the transaction only: generic plans
+// for the order topics, the default for the rest, and neither outlives it.
+func TestForDeliveryWorkSettings(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	show := func(ctx context.Context) (string, string) {
+		var mode, sync string
+		if err := s.conn(ctx).Raw(`SELECT current_setting('plan_cache_mode'), current_setting('synchronous_commit')`).Row().Scan(&mode, &sync); err != nil {
+			t.Fatal(err)
+		}
+		return mode, sync
+	}
+	for _, tc := range []struct {
+		planOnce bool
+		mode     string
+	}{{true, "force_generic_plan"}, {false, "auto"}} {
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			if err := s.ForDeliveryWork(ctx, tc.planOnce); err != nil {
+				return err
+			}
+			if mode, sync := show(ctx); mode != tc.mode || sync != "off" {
+				t.Errorf("planOnce=%v: plan_cache_mode %s, synchronous_commit %s; want %s, off", tc.planOnce, mode, sync, tc.mode)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode, sync := show(ctx); mode != "auto" || sync != "on" {
+			t.Errorf("after the transaction: plan_cache_mode %s, synchronous_commit %s; want auto, on", mode, sync)
+		}
+	}
+}
