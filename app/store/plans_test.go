@@ -49,6 +49,21 @@ func explainIn(t *testing.T, s *Store, setup []string, sql string, args ...any) 
 	return strings.Join(plan, "\n")
 }
 
+// openMigrated opens a store on a fresh, migrated test database.
+func openMigrated(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx, migrations.FS, "up"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // literal renders a statement argument as SQL (EXECUTE inside EXPLAIN takes
 // no bind parameters).
 func literal(t *testing.T, a any) string {
@@ -74,15 +89,7 @@ func literal(t *testing.T, a any) string {
 // one). Both mistakes cost nothing on a test-sized table and everything on a
 // shop's (a whole-table read per order).
 func TestHotStatementsReadTheirIndexes(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx, migrations.FS, "up"); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	generic := []string{"SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off"}
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	pid := int64(7)
@@ -114,11 +121,7 @@ func TestHotStatementsReadTheirIndexes(t *testing.T) {
 // for the order topics, the default for the rest, and neither outlives it.
 func TestForDeliveryWorkSettings(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openMigrated(t)
 	show := func(ctx context.Context) (string, string) {
 		var mode, sync string
 		if err := s.conn(ctx).Raw(`SELECT current_setting('plan_cache_mode'), current_setting('synchronous_commit')`).Row().Scan(&mode, &sync); err != nil {
