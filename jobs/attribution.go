@@ -235,7 +235,15 @@ func (j *Jobs) AttributeOrder(ctx context.Context, sh *store.Shop, orderID int64
 		if err != nil {
 			return err
 		}
-		row, err := j.Store.ConversionByOrder(ctx, sh.ID, orderID, true)
+		var row *store.Conversion
+		if m, key := memoOf(ctx), [2]int64{sh.ID, orderID}; m != nil && m.newOrders[key] {
+			// Recorded just now: no conversion yet (once: the conversion
+			// created below is there for a later delivery of the batch).
+			delete(m.newOrders, key)
+			err = store.ErrNotFound
+		} else {
+			row, err = j.Store.ConversionByOrder(ctx, sh.ID, orderID, true)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if row, err = j.createConversion(ctx, sh, o, cause); err != nil {

@@ -73,6 +73,9 @@ func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery) (*store.Shop,
 	if err != nil {
 		return nil, nil, err
 	}
+	if m := memoOf(ctx); m != nil && outcome == store.Inserted {
+		m.newOrders[[2]int64{sh.ID, o.ID}] = true
+	}
 	// The refunds an order payload carries are recorded too: a refunds/create
 	// that never arrives still counts, and a repeat is a no-op.
 	for i := range o.Refunds {

@@ -145,3 +145,39 @@ func TestBatchWithBadDeliveryFallsBack(t *testing.T) {
 		t.Fatalf("%d orders, want 3", n)
 	}
 }
+
+// TestBatchWithOneOrderTwice: an order's create, its update and its refund
+// in one task share the transaction (one finishing statement, no fall back
+// to one by one) and give one conversion with the refund applied: the
+// second delivery of the order finds the conversion the first created.
+func TestBatchWithOneOrderTwice(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	body := fixture(t, "shopify-app-js/rest-2025-10/order_test_33.json", "response/order")
+	create := edit(t, body, func(m map[string]any) { m["id"] = 450789469; m["refunds"] = []any{} })
+	update := edit(t, create, func(m map[string]any) { m["updated_at"] = "2030-01-01T00:00:00Z"; m["note"] = "edited" })
+	ids := e.record(delivery(e.sh.Domain, "orders/create", "twice-c", create),
+		delivery(e.sh.Domain, "orders/updated", "twice-u", update),
+		delivery(e.sh.Domain, "refunds/create", "twice-r", fixture(t, "shopify-app-js/rest-2025-10/refund_test_2.json", "response/refund")))
+	if err := e.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	for _, id := range ids {
+		d, _ := e.st.DeliveryByID(ctx, id)
+		if d.Status != store.DeliveryProcessed || d.ProcessedAt == nil {
+			t.Fatalf("delivery %d: %s", id, d.Status)
+		}
+		at = append(at, *d.ProcessedAt)
+	}
+	if !at[0].Equal(at[1]) || !at[0].Equal(at[2]) {
+		t.Fatalf("deliveries finished at %v: the batch fell back to one by one", at)
+	}
+	c, err := e.st.ConversionByOrder(ctx, e.sh.ID, 450789469, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.AppliedRefunds) != "[929361472]" {
+		t.Fatalf("applied refunds %v, want [929361472]", c.AppliedRefunds)
+	}
+}
