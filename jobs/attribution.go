@@ -228,18 +228,29 @@ func (j *Jobs) AttributeOrder(ctx context.Context, sh *store.Shop, orderID int64
 		if err := j.Store.LockOrder(ctx, sh.ID, orderID); err != nil {
 			return err
 		}
-		o, err := j.Store.OrderByID(ctx, sh.ID, orderID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+		// An order this batch recorded just now has no conversion yet, and
+		// may come with its stored row and refund count (used once: the
+		// conversion created below is there for a later delivery).
+		fresh, isNew := freshOrder{}, false
+		if m, key := memoOf(ctx), [2]int64{sh.ID, orderID}; m != nil {
+			if fresh, isNew = m.newOrders[key]; isNew {
+				delete(m.newOrders, key)
+			}
 		}
-		if err != nil {
-			return err
+		o := fresh.row
+		if o == nil {
+			var err error
+			o, err = j.Store.OrderByID(ctx, sh.ID, orderID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
 		}
 		var row *store.Conversion
-		if m, key := memoOf(ctx), [2]int64{sh.ID, orderID}; m != nil && m.newOrders[key] {
-			// Recorded just now: no conversion yet (once: the conversion
-			// created below is there for a later delivery of the batch).
-			delete(m.newOrders, key)
+		var err error
+		if isNew {
 			err = store.ErrNotFound
 		} else {
 			row, err = j.Store.ConversionByOrder(ctx, sh.ID, orderID, true)
@@ -259,9 +270,11 @@ func (j *Jobs) AttributeOrder(ctx context.Context, sh *store.Shop, orderID int64
 		if err != nil {
 			return err
 		}
-		refunds, err := j.Store.RefundsForOrder(ctx, sh.ID, orderID)
-		if err != nil {
-			return err
+		var refunds []store.Refund
+		if !isNew || !fresh.noRefunds {
+			if refunds, err = j.Store.RefundsForOrder(ctx, sh.ID, orderID); err != nil {
+				return err
+			}
 		}
 		applied := map[int64]bool{}
 		for _, id := range row.AppliedRefunds {

@@ -27,7 +27,7 @@ func malformed(d *store.Delivery, err error) error {
 // orderEvent records orders/create, orders/paid and orders/updated: the
 // order's newest version and the refunds embedded in it.
 func (j *Jobs) orderEvent(ctx context.Context, d *store.Delivery) error {
-	sh, o, err := j.recordOrder(ctx, d)
+	sh, o, err := j.recordOrder(ctx, d, true)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (j *Jobs) orderEvent(ctx context.Context, d *store.Delivery) error {
 // orderCancelled records orders/cancelled: the order version it carries and
 // its cancellation, which sticks even when a newer version was applied first.
 func (j *Jobs) orderCancelled(ctx context.Context, d *store.Delivery) error {
-	sh, o, err := j.recordOrder(ctx, d)
+	sh, o, err := j.recordOrder(ctx, d, false)
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,9 @@ func (j *Jobs) orderCancelled(ctx context.Context, d *store.Delivery) error {
 }
 
 // recordOrder parses an orders/* delivery and upserts the order and its
-// embedded refunds.
-func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery) (*store.Shop, *payload.Order, error) {
+// embedded refunds. final says the caller changes the order no further, so
+// a batch may keep the row as stored for attribution.
+func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery, final bool) (*store.Shop, *payload.Order, error) {
 	o, err := payload.ParseOrder(d.Payload)
 	if err != nil {
 		return nil, nil, malformed(d, err)
@@ -69,12 +70,17 @@ func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery) (*store.Shop,
 	if err != nil {
 		return nil, nil, malformed(d, err)
 	}
-	outcome, err := j.Store.UpsertOrder(ctx, row, j.Now())
+	rec, err := j.Store.RecordOrder(ctx, row, j.Now())
 	if err != nil {
 		return nil, nil, err
 	}
+	outcome := rec.Outcome
 	if m := memoOf(ctx); m != nil && outcome == store.Inserted {
-		m.newOrders[[2]int64{sh.ID, o.ID}] = true
+		var f freshOrder
+		if final && len(o.Refunds) == 0 { // embedded refunds change the row below
+			f = freshOrder{row: rec.Stored, noRefunds: rec.Refunds == 0}
+		}
+		m.newOrders[[2]int64{sh.ID, o.ID}] = f
 	}
 	// The refunds an order payload carries are recorded too: a refunds/create
 	// that never arrives still counts, and a repeat is a no-op.

@@ -122,14 +122,23 @@ type batchMemo struct {
 	// newOrders are the orders this batch recorded for the first time:
 	// they cannot have a conversion yet (one is only ever created for a
 	// recorded order, and orders are never deleted but with their shop).
-	newOrders map[[2]int64]bool
+	newOrders map[[2]int64]freshOrder
+}
+
+// freshOrder is what recording a new order told about it.
+type freshOrder struct {
+	// row is the order as stored, when nothing changed it since (nil:
+	// read it again).
+	row *store.Order
+	// noRefunds: no refund of the order was recorded.
+	noRefunds bool
 }
 
 type batchMemoKey struct{}
 
 func withBatchMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{shops: map[string]*store.Shop{}, partners: map[int64][]store.PartnerCommission{},
-		refundCounts: map[[2]int64][4]int{}, newOrders: map[[2]int64]bool{}})
+		refundCounts: map[[2]int64][4]int{}, newOrders: map[[2]int64]freshOrder{}})
 }
 
 func memoOf(ctx context.Context) *batchMemo {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +180,78 @@ func TestBatchWithOneOrderTwice(t *testing.T) {
 	}
 	if fmt.Sprint(c.AppliedRefunds) != "[929361472]" {
 		t.Fatalf("applied refunds %v, want [929361472]", c.AppliedRefunds)
+	}
+}
+
+// TestBatchAttributesAsOneByOne: the same deliveries (new orders, one with
+// its refund recorded first, one cancelled, one with refunds in its payload)
+// give the same conversions through one batch as one by one: what the batch
+// keeps of an order it recorded (its row as stored, no conversion, its refund
+// count) is what reading it again would give.
+func TestBatchAttributesAsOneByOne(t *testing.T) {
+	body := fixture(t, "shopify-app-js/rest-2025-10/order_test_33.json", "response/order")
+	refund := fixture(t, "shopify-app-js/rest-2025-10/refund_test_2.json", "response/refund") // of order 450789469
+	deliveries := func(shop string) []store.NewDelivery {
+		var ds []store.NewDelivery
+		ds = append(ds, delivery(shop, "refunds/create", shop+"-r", refund))
+		ds = append(ds, delivery(shop, "orders/create", shop+"-o0", edit(t, body, func(m map[string]any) { m["id"] = 450789469; m["refunds"] = []any{} })))
+		for i := 1; i < 4; i++ {
+			ds = append(ds, delivery(shop, "orders/create", fmt.Sprintf("%s-o%d", shop, i), edit(t, body, func(m map[string]any) {
+				m["id"] = 9500 + i
+				m["name"] = fmt.Sprintf("#95%02d", i)
+				m["discount_codes"] = []any{map[string]any{"code": fmt.Sprintf("SAVE%d", i), "amount": "3.00", "type": "fixed_amount"}}
+				if i != 3 {
+					m["refunds"] = []any{}
+				}
+			})))
+		}
+		ds = append(ds, delivery(shop, "orders/cancelled", shop+"-c", edit(t, body, func(m map[string]any) {
+			m["id"] = 9600
+			m["refunds"] = []any{}
+			m["cancelled_at"] = "2026-11-20T10:00:00Z"
+			m["cancel_reason"] = "customer"
+		})))
+		return ds
+	}
+	conversions := func(e *orderEnv) string {
+		var b strings.Builder
+		for _, id := range []int64{450789469, 9501, 9502, 9503, 9600} {
+			c, err := e.st.ConversionByOrder(context.Background(), e.sh.ID, id, false)
+			if err != nil {
+				t.Fatalf("order %d: %v", id, err)
+			}
+			fmt.Fprintf(&b, "%d %s %s v%s %v %s gross=%d net=%d disc=%d comm=%d refunded=%d applied=%v hold=%s codes=%v\n",
+				c.OrderID, c.OrderName, c.Status, c.OrderVersion.UTC().Format(time.RFC3339), c.Attributed, c.Rule, c.GrossMinor, c.NetMinor,
+				c.DiscountMinor, c.CommissionMinor, c.RefundedMinor, c.AppliedRefunds, c.HoldUntil.UTC().Format(time.RFC3339), c.Codes)
+		}
+		return b.String()
+	}
+
+	batch := newOrderEnv(t)
+	ids := batch.record(deliveries(batch.sh.Domain)...)
+	if err := batch.runTask(ids); err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	for _, id := range ids {
+		d, _ := batch.st.DeliveryByID(context.Background(), id)
+		if d.Status != store.DeliveryProcessed || d.ProcessedAt == nil {
+			t.Fatalf("batch statuses %v", batch.statuses(ids))
+		}
+		if at = append(at, *d.ProcessedAt); !at[0].Equal(*d.ProcessedAt) {
+			t.Fatalf("deliveries finished at %v: the batch fell back to one by one", at)
+		}
+	}
+	single := newOrderEnv(t)
+	for _, id := range single.record(deliveries(single.sh.Domain)...) {
+		if err := single.j.ProcessDelivery(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := conversions(batch), conversions(single); got != want {
+		t.Fatalf("through one batch:\n%s\none by one:\n%s", got, want)
+	}
+	if !strings.Contains(conversions(batch), "applied=[929361472]") {
+		t.Fatalf("the refund recorded before its order was not applied:\n%s", conversions(batch))
 	}
 }

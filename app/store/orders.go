@@ -206,7 +206,7 @@ ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	refunded_minor = EXCLUDED.refunded_minor,
 	updated_at = EXCLUDED.updated_at
 WHERE orders.order_updated_at <= EXCLUDED.order_updated_at
-RETURNING (xmax = 0)`
+RETURNING (xmax = 0), (SELECT count(*) FROM refunds r WHERE r.shop_id = orders.shop_id AND r.order_id = orders.order_id), ` + orderCols
 
 // UpsertOrder records a version of an order: it inserts the order, or
 // replaces the stored version when o.OrderUpdatedAt is newer than or equal to
@@ -218,14 +218,31 @@ RETURNING (xmax = 0)`
 // (CheckoutToken) is marked completed. o.LastWebhookID names the delivery; it
 // also becomes FirstWebhookID of a new row.
 func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (UpsertOutcome, error) {
+	r, err := s.RecordOrder(ctx, o, now)
+	return r.Outcome, err
+}
+
+// OrderRecorded is what RecordOrder did.
+type OrderRecorded struct {
+	Outcome UpsertOutcome
+	// Stored is the order as the upsert left it (nil when Stale), and
+	// Refunds how many refunds of it were recorded then.
+	Stored  *Order
+	Refunds int
+}
+
+// RecordOrder is UpsertOrder, also returning the stored row and its refund
+// count from the same statement.
+func (s *Store) RecordOrder(ctx context.Context, o *Order, now time.Time) (OrderRecorded, error) {
 	if o.Source != OrderSourceWebhook && o.Source != OrderSourceReconcile {
-		return "", fmt.Errorf("store: upsert order %d: unknown source %q", o.OrderID, o.Source)
+		return OrderRecorded{}, fmt.Errorf("store: upsert order %d: unknown source %q", o.OrderID, o.Source)
 	}
 	notes := o.NoteAttributes
 	if len(notes) == 0 {
 		notes = json.RawMessage(`[]`)
 	}
 	outcome := Stale
+	var res OrderRecorded
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		if err := s.lockKey(ctx, orderLockKey(o.ShopID, o.OrderID)); err != nil {
 			return err
@@ -247,10 +264,11 @@ func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (Upser
 		defer rows.Close()
 		if rows.Next() {
 			var inserted bool
-			if err := rows.Scan(&inserted); err != nil {
+			stored, err := scanOrder(rows, &inserted, &res.Refunds)
+			if err != nil {
 				return err
 			}
-			outcome = Updated
+			res.Stored, outcome = stored, Updated
 			if inserted {
 				outcome = Inserted
 			}
@@ -274,9 +292,10 @@ func (s *Store) UpsertOrder(ctx context.Context, o *Order, now time.Time) (Upser
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: upsert order %d of shop %d: %w", o.OrderID, o.ShopID, TranslateError(err))
+		return OrderRecorded{}, fmt.Errorf("store: upsert order %d of shop %d: %w", o.OrderID, o.ShopID, TranslateError(err))
 	}
-	return outcome, nil
+	res.Outcome = outcome
+	return res, nil
 }
 
 // recomputeRefunded sets an order's refunded_minor to the sum of its
@@ -308,14 +327,15 @@ const orderCols = `shop_id, order_id, admin_graphql_api_id, name, email, custome
 	source_name, financial_status, test, order_created_at, order_updated_at, cancelled_at, cancel_reason, refunded_minor,
 	source, first_webhook_id, last_webhook_id, redacted_at, created_at, updated_at, country`
 
-func scanOrder(rows *sql.Rows) (*Order, error) {
+// scanOrder scans orderCols, after lead (destinations of columns before).
+func scanOrder(rows *sql.Rows, lead ...any) (*Order, error) {
 	var o Order
 	var codes, notes string
-	err := rows.Scan(&o.ShopID, &o.OrderID, &o.AdminGraphQLAPIID, &o.Name, &o.Email, &o.CustomerID, &o.CheckoutToken, &o.Currency,
+	err := rows.Scan(append(lead, &o.ShopID, &o.OrderID, &o.AdminGraphQLAPIID, &o.Name, &o.Email, &o.CustomerID, &o.CheckoutToken, &o.Currency,
 		&o.TotalMinor, &o.SubtotalMinor, &o.DiscountMinor, &o.ShippingMinor, &o.CurrentTotalMinor, &o.CurrentSubtotalMinor,
 		&codes, &notes, &o.LandingSite, &o.ReferringSite, &o.BrowserIP, &o.UserAgent,
 		&o.SourceName, &o.FinancialStatus, &o.Test, &o.OrderCreatedAt, &o.OrderUpdatedAt, &o.CancelledAt, &o.CancelReason, &o.RefundedMinor,
-		&o.Source, &o.FirstWebhookID, &o.LastWebhookID, &o.RedactedAt, &o.CreatedAt, &o.UpdatedAt, &o.Country)
+		&o.Source, &o.FirstWebhookID, &o.LastWebhookID, &o.RedactedAt, &o.CreatedAt, &o.UpdatedAt, &o.Country)...)
 	if err != nil {
 		return nil, err
 	}
