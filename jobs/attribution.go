@@ -391,10 +391,19 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 	if err != nil {
 		return nil, err
 	}
-	if err := j.Store.InsertConversion(ctx, row); err != nil {
-		return nil, err
+	first := make([]store.FirstEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.To == attribution.BucketClawback {
+			return nil, fmt.Errorf("jobs: a new conversion of order %d has a clawback entry", o.OrderID)
+		}
+		l, err := ledgerParts(e, "attributed")
+		if err != nil {
+			return nil, err
+		}
+		first = append(first, store.FirstEntry{Kind: l.kind, FromStatus: string(e.From), ToStatus: string(e.To),
+			AmountMinor: e.Amounts.Commission, CauseType: l.causeType, CauseID: l.causeID, KeySuffix: l.keySuffix, Detail: l.detail})
 	}
-	if err := j.writeLedger(ctx, row, entries, "attributed", now); err != nil {
+	if err := j.Store.InsertConversion(ctx, row, first...); err != nil {
 		return nil, err
 	}
 	if err := j.Store.RedeemCodes(ctx, sh.ID, row.Codes, o.OrderCreatedAt); err != nil {
@@ -568,21 +577,16 @@ type LedgerDetail struct {
 // writeLedger appends entries for row; money refunded after payout also
 // becomes a clawback for the partner's next statement.
 func (j *Jobs) writeLedger(ctx context.Context, row *store.Conversion, entries []attribution.Entry, tag string, now time.Time) error {
-	kind, _, _ := strings.Cut(tag, ":")
 	for _, e := range entries {
-		key := fmt.Sprintf("conv:%d:%s:%d", row.ID, tag, e.Line)
-		detail, err := json.Marshal(LedgerDetail{Line: e.Line, PartnerID: e.PartnerID, Amounts: e.Amounts, Reason: e.Reason})
+		l, err := ledgerParts(e, tag)
 		if err != nil {
 			return err
 		}
-		ct, cid, _ := strings.Cut(e.Cause, ":")
-		if ct == "" {
-			ct = "system"
-		}
+		key := "conv:" + strconv.FormatInt(row.ID, 10) + l.keySuffix
 		written, err := j.Store.AppendLedger(ctx, &store.LedgerEntry{
-			ShopID: row.ShopID, SubjectType: store.SubjectConversion, SubjectID: row.ID, Kind: kind,
+			ShopID: row.ShopID, SubjectType: store.SubjectConversion, SubjectID: row.ID, Kind: l.kind,
 			FromStatus: string(e.From), ToStatus: string(e.To), AmountMinor: e.Amounts.Commission, Currency: row.Currency,
-			CauseType: ct, CauseID: cid, IdempotencyKey: &key, Detail: detail, CreatedAt: now,
+			CauseType: l.causeType, CauseID: l.causeID, IdempotencyKey: &key, Detail: l.detail, CreatedAt: now,
 		})
 		if err != nil {
 			return err
@@ -598,6 +602,27 @@ func (j *Jobs) writeLedger(ctx context.Context, row *store.Conversion, entries [
 		}
 	}
 	return nil
+}
+
+// ledgerRow is what a conversion's ledger entry is made of, whatever the
+// conversion's id: its kind (the tag's first part), the idempotency key
+// after "conv:<id>" (":<tag>:<line>"), the detail document and the cause.
+type ledgerRow struct {
+	kind, keySuffix, causeType, causeID string
+	detail                              json.RawMessage
+}
+
+func ledgerParts(e attribution.Entry, tag string) (ledgerRow, error) {
+	kind, _, _ := strings.Cut(tag, ":")
+	detail, err := json.Marshal(LedgerDetail{Line: e.Line, PartnerID: e.PartnerID, Amounts: e.Amounts, Reason: e.Reason})
+	if err != nil {
+		return ledgerRow{}, err
+	}
+	ct, cid, _ := strings.Cut(e.Cause, ":")
+	if ct == "" {
+		ct = "system"
+	}
+	return ledgerRow{kind: kind, keySuffix: ":" + tag + ":" + strconv.Itoa(e.Line), causeType: ct, causeID: cid, detail: detail}, nil
 }
 
 // AttributionSettings are the shop settings attribution reads.

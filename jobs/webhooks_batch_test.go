@@ -254,4 +254,23 @@ func TestBatchAttributesAsOneByOne(t *testing.T) {
 	if !strings.Contains(conversions(batch), "applied=[929361472]") {
 		t.Fatalf("the refund recorded before its order was not applied:\n%s", conversions(batch))
 	}
+	// The entries written with a new conversion: its subject, its keys,
+	// its currency and time, in line order, then the refund's.
+	c, err := batch.st.ConversionByOrder(context.Background(), batch.sh.ID, 450789469, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := batch.st.ConversionLedger(context.Background(), batch.sh.ID, c.ID)
+	if err != nil || len(ledger) < 2 {
+		t.Fatalf("ledger %+v, %v", ledger, err)
+	}
+	first := ledger[0]
+	if first.SubjectID != c.ID || first.Kind != "attributed" || first.IdempotencyKey == nil ||
+		*first.IdempotencyKey != fmt.Sprintf("conv:%d:attributed:0", c.ID) || first.Currency != c.Currency ||
+		!first.CreatedAt.Equal(c.CreatedAt) || first.CauseType != "webhook" {
+		t.Fatalf("first ledger entry %+v of conversion %d (%s, %s)", first, c.ID, c.Currency, c.CreatedAt)
+	}
+	if k := ledger[len(ledger)-1].IdempotencyKey; k == nil || !strings.HasPrefix(*k, fmt.Sprintf("conv:%d:refund:929361472:", c.ID)) {
+		t.Fatalf("last ledger entry key %v", k)
+	}
 }

@@ -179,22 +179,64 @@ func int64sJSON(v []int64) string {
 	return string(b)
 }
 
+// FirstEntry is a ledger entry written with its conversion by
+// InsertConversion: its subject is the new conversion and its idempotency
+// key "conv:<conversion id>" + KeySuffix.
+type FirstEntry struct {
+	Kind        string          `json:"kind"`
+	FromStatus  string          `json:"from_status"`
+	ToStatus    string          `json:"to_status"`
+	AmountMinor int64           `json:"amount_minor"`
+	CauseType   string          `json:"cause_type"`
+	CauseID     string          `json:"cause_id"`
+	KeySuffix   string          `json:"key_suffix"`
+	Detail      json.RawMessage `json:"detail"`
+	Ord         int             `json:"ord"`
+}
+
 // InsertConversion creates c (one per order: a second insert for the same
-// order is ErrConflict) and sets c.ID.
-func (s *Store) InsertConversion(ctx context.Context, c *Conversion) error {
-	err := s.conn(ctx).Raw(`INSERT INTO conversions (shop_id, order_id, order_name, order_created_at, order_version, status,
+// order is ErrConflict), setting its ID and Version, and its first ledger
+// entries in the same statement (one round trip per attributed order, not
+// one more per entry). The entries take c's currency and CreatedAt.
+func (s *Store) InsertConversion(ctx context.Context, c *Conversion, first ...FirstEntry) error {
+	for i := range first {
+		first[i].Ord = i
+		if len(first[i].Detail) == 0 {
+			first[i].Detail = json.RawMessage(`{}`)
+		}
+	}
+	entries, err := json.Marshal(first)
+	if err != nil {
+		return fmt.Errorf("store: insert conversion of order %d: %w", c.OrderID, err)
+	}
+	if len(first) == 0 {
+		entries = []byte(`[]`)
+	}
+	err = s.conn(ctx).Raw(`WITH c AS (
+		INSERT INTO conversions (shop_id, order_id, order_name, order_created_at, order_version, status,
 		status_reason, attributed, policy, rule, campaign_id, partner_id, channel, code, click_id, codes, currency,
 		gross_minor, net_minor, discount_minor, commission_minor, original_gross_minor, original_net_minor,
 		original_discount_minor, original_commission_minor, order_net_minor, refunded_minor, clawback_minor, applied_refunds,
 		hold_until, evidence, lines, path, fraud, attributed_at, approved_at, rejected_at, reversed_at, paid_at, statement_id,
 		version, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+textArrayFromJSON+`,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?) RETURNING id`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+textArrayFromJSON+`,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?) RETURNING id
+	), l AS (
+		INSERT INTO ledger_entries (shop_id, subject_type, subject_id, kind, from_status, to_status, amount_minor, currency,
+			cause_type, cause_id, idempotency_key, detail, created_at)
+		SELECT ?, ?, c.id, e.kind, e.from_status, e.to_status, e.amount_minor, ?, e.cause_type, e.cause_id,
+			'conv:' || c.id || e.key_suffix, e.detail, ?
+		FROM c CROSS JOIN jsonb_to_recordset(CAST(? AS jsonb)) AS e(kind text, from_status text, to_status text, amount_minor bigint,
+			cause_type text, cause_id text, key_suffix text, detail jsonb, ord int)
+		ORDER BY e.ord
+		ON CONFLICT (shop_id, idempotency_key) DO NOTHING
+	) SELECT id FROM c`,
 		c.ShopID, c.OrderID, c.OrderName, c.OrderCreatedAt, c.OrderVersion, c.Status, c.StatusReason, c.Attributed, c.Policy,
 		c.Rule, c.CampaignID, c.PartnerID, c.Channel, c.Code, c.ClickID, textArrayJSON(c.Codes), c.Currency,
 		c.GrossMinor, c.NetMinor, c.DiscountMinor, c.CommissionMinor, c.OriginalGross, c.OriginalNet, c.OriginalDisc, c.OriginalComm,
 		c.OrderNetMinor, c.RefundedMinor, c.ClawbackMinor, int64sJSON(c.AppliedRefunds), c.HoldUntil, jsonOr(c.Evidence, "{}"),
 		jsonOr(c.Lines, "[]"), jsonOr(c.Path, "[]"), jsonOr(c.Fraud, "{}"), c.AttributedAt, c.ApprovedAt, c.RejectedAt,
-		c.ReversedAt, c.PaidAt, c.StatementID, c.CreatedAt, c.UpdatedAt).Row().Scan(&c.ID)
+		c.ReversedAt, c.PaidAt, c.StatementID, c.CreatedAt, c.UpdatedAt,
+		c.ShopID, SubjectConversion, c.Currency, c.CreatedAt, string(entries)).Row().Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("store: insert conversion of order %d: %w", c.OrderID, TranslateError(err))
 	}
