@@ -492,6 +492,42 @@ func (s *Store) redeemNow(ctx context.Context, shopID int64, codes []string, use
 	return nil
 }
 
+// codeRedemption is one code's redemptions of a transaction.
+type codeRedemption struct {
+	ShopID int64     `json:"shop_id"`
+	Code   string    `json:"code"`
+	Uses   int       `json:"uses"`
+	At     time.Time `json:"at"`
+}
+
+// redeemMany is redeemNow for several codes in one statement. It locks the
+// rows in the order given (callers sort by shop and code), so two
+// transactions redeeming the same codes never wait for each other in a
+// cycle.
+func (s *Store) redeemMany(ctx context.Context, rs []codeRedemption) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return fmt.Errorf("store: redeem codes: %w", err)
+	}
+	err = s.conn(ctx).Exec(`WITH v AS (
+			SELECT * FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, code text, uses int, at timestamptz)
+		), locked AS (
+			SELECT c.shop_id, c.code FROM codes c JOIN v ON c.shop_id = v.shop_id AND c.code = v.code
+			ORDER BY c.shop_id, c.code FOR UPDATE OF c
+		)
+		UPDATE codes c SET uses = c.uses + v.uses, redeemed_at = LEAST(COALESCE(c.redeemed_at, v.at), v.at),
+			status = CASE WHEN c.kind = 'unique' AND c.status IN ('available', 'issued', 'expired') THEN 'redeemed' ELSE c.status END
+		FROM locked l JOIN v ON v.shop_id = l.shop_id AND v.code = l.code
+		WHERE c.shop_id = l.shop_id AND c.code = l.code`, string(b)).Error
+	if err != nil {
+		return fmt.Errorf("store: redeem codes: %w", TranslateError(err))
+	}
+	return nil
+}
+
 // ClickRow is a clicks row as attribution reads it.
 type ClickRow struct {
 	ClickID    string

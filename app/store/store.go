@@ -201,11 +201,13 @@ func (st *txState) beforeCommit(ctx context.Context, s *Store) error {
 		}
 		return strings.Compare(a.code, b.code)
 	})
-	for _, k := range keys {
+	rs := make([]codeRedemption, len(keys))
+	for i, k := range keys {
 		d := st.redeem[k]
-		if err := s.redeemNow(ctx, k.shopID, []string{k.code}, d.uses, d.at); err != nil {
-			return err
-		}
+		rs[i] = codeRedemption{ShopID: k.shopID, Code: k.code, Uses: d.uses, At: d.at}
+	}
+	if err := s.redeemMany(ctx, rs); err != nil {
+		return err
 	}
 	st.redeem = nil
 	return nil
