@@ -787,18 +787,18 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 	if o.CustomerID != nil {
 		in.Order.CustomerID = strconv.FormatInt(*o.CustomerID, 10)
 	}
-	codes, err := j.Store.CodesByValue(ctx, sh.ID, o.DiscountCodes)
+	codes, err := j.Store.CodesForOrder(ctx, sh.ID, o.DiscountCodes, o.OrderID)
 	if err != nil {
 		return in, err
 	}
 	in.codeRows = codes
-	prior, err := j.Store.CodeRedemptions(ctx, sh.ID, redemptionLimits(codes), o.OrderID)
-	if err != nil {
-		return in, err
-	}
 	for _, c := range codes {
 		ic := issuedCode(c)
-		for _, id := range prior[c.Code] {
+		prior, err := c.PriorOrders()
+		if err != nil {
+			return in, err
+		}
+		for _, id := range prior {
 			ic.PriorRedemptions = append(ic.PriorRedemptions, strconv.FormatInt(id, 10))
 		}
 		in.Codes = append(in.Codes, ic)
@@ -870,23 +870,6 @@ func (j *Jobs) PolicyWithPartners(ctx context.Context, shopID int64, pol attribu
 		pol.Partners[id] = attribution.Partner{ID: id, Name: p.Name, Commission: c}
 	}
 	return pol, nil
-}
-
-// redemptionLimits is how many earlier redemptions of each code attribution
-// reads: enough to flag a second redemption of a single-use code (and name a
-// few), a vanity code's cap plus one, and none for an uncapped vanity code,
-// whose redemptions flag nothing (the fraud layer reads its history).
-func redemptionLimits(codes []store.AttributionCode) map[string]int {
-	out := make(map[string]int, len(codes))
-	for _, c := range codes {
-		switch {
-		case c.Kind != "vanity":
-			out[c.Code] = 10
-		case c.UsageCap != nil && *c.UsageCap > 0:
-			out[c.Code] = min(*c.UsageCap+1, 10000)
-		}
-	}
-	return out
 }
 
 func issuedCode(c store.AttributionCode) attribution.IssuedCode {

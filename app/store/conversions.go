@@ -375,21 +375,48 @@ type AttributionCode struct {
 	// Rules is the campaign's rules document (what fraud scoring checks
 	// the order against).
 	Rules string
+	// PriorOrdersJSON lists (CodesForOrder only) the earlier orders whose
+	// conversions redeemed the code, oldest first, as a JSON array; see
+	// PriorOrders.
+	PriorOrdersJSON string `gorm:"column:prior_orders"`
+}
+
+// PriorOrders are the orders of PriorOrdersJSON.
+func (c AttributionCode) PriorOrders() ([]int64, error) {
+	if c.PriorOrdersJSON == "" {
+		return nil, nil
+	}
+	var ids []int64
+	if err := json.Unmarshal([]byte(c.PriorOrdersJSON), &ids); err != nil {
+		return nil, fmt.Errorf("store: prior orders of code %s: %w", c.Code, err)
+	}
+	return ids, nil
 }
 
 const attributionCodeSelect = `SELECT c.code, c.campaign_id, c.partner_id, c.channel, c.kind, c.customer_id, c.customer_email,
 	c.issued_at, c.usage_cap, cp.partner_id AS campaign_partner_id, cp.hold_days AS campaign_hold_days, COALESCE(cp.rules::text, '') AS rules
 	FROM codes c LEFT JOIN campaigns cp ON cp.id = c.campaign_id AND cp.shop_id = c.shop_id`
 
-// CodesByValue loads the shop's codes among values (upper-cased; codes are
-// case-insensitive and stored upper-case).
-func (s *Store) CodesByValue(ctx context.Context, shopID int64, values []string) ([]AttributionCode, error) {
+// CodesForOrder loads the shop's codes among values (upper-cased; codes
+// are case-insensitive and stored upper-case) with the earlier orders that
+// redeemed each, but order: enough to flag a second redemption of a
+// single-use code and name a few (10), a capped vanity code's cap plus one,
+// none for an uncapped vanity code, whose redemptions flag nothing (the
+// fraud layer reads its history).
+func (s *Store) CodesForOrder(ctx context.Context, shopID int64, values []string, order int64) ([]AttributionCode, error) {
 	values = NormalizeCodes(values)
 	if len(values) == 0 {
 		return nil, nil
 	}
 	var out []AttributionCode
-	err := s.conn(ctx).Raw(attributionCodeSelect+` WHERE c.shop_id = ? AND c.code IN ?`, shopID, values).Scan(&out).Error
+	// shop_id + 0: the shop is checked on the rows the code index finds.
+	// Left as a plain column, the planner ANDs in a bitmap of every
+	// conversion of the shop, which costs as much as the shop is big.
+	err := s.conn(ctx).Raw(`SELECT a.*, COALESCE((SELECT array_to_json(array_agg(r.order_id ORDER BY r.order_id))::text FROM (
+			SELECT v.order_id FROM conversions v WHERE v.shop_id + 0 = ? AND v.codes @> ARRAY[a.code] AND v.order_id <> ?
+			ORDER BY v.order_id
+			LIMIT CASE WHEN a.kind <> 'vanity' THEN 10 WHEN a.usage_cap > 0 THEN LEAST(a.usage_cap + 1, 10000) ELSE 0 END) r), '[]') AS prior_orders
+		FROM (`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.code IN ?) a`, shopID, order, shopID, values).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: codes for attribution: %w", TranslateError(err))
 	}
@@ -418,30 +445,6 @@ func (s *Store) CodesIssuedToShopper(ctx context.Context, shopID int64, customer
 	err := s.conn(ctx).Raw(`SELECT * FROM (`+strings.Join(parts, " UNION ")+`) AS t ORDER BY issued_at, code LIMIT 100`, args...).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: codes issued to shopper: %w", TranslateError(err))
-	}
-	return out, nil
-}
-
-// CodeRedemptions returns, for each code in limits, up to limits[code] of
-// the orders whose conversions recorded redeeming it (oldest order ids
-// first), except excludeOrder. Codes with a limit of 0 or less are not read.
-func (s *Store) CodeRedemptions(ctx context.Context, shopID int64, limits map[string]int, excludeOrder int64) (map[string][]int64, error) {
-	out := map[string][]int64{}
-	for code, limit := range limits {
-		c := NormalizeCodes([]string{code})
-		if len(c) == 0 || limit <= 0 {
-			continue
-		}
-		var ids []int64
-		// shop_id + 0: the shop is checked on the rows the code index finds.
-		// Left as a plain column, the planner ANDs in a bitmap of every
-		// conversion of the shop, which costs as much as the shop is big.
-		err := s.conn(ctx).Raw(`SELECT order_id FROM conversions WHERE shop_id + 0 = ? AND codes @> ARRAY[CAST(? AS TEXT)] AND order_id <> ?
-			ORDER BY order_id LIMIT ?`, shopID, c[0], excludeOrder, limit).Scan(&ids).Error
-		if err != nil {
-			return nil, fmt.Errorf("store: redemptions of %s: %w", c[0], TranslateError(err))
-		}
-		out[c[0]] = ids
 	}
 	return out, nil
 }

@@ -45,9 +45,23 @@ func TestConversionsStore(t *testing.T) {
 	if err := s.InsertConversion(ctx, newConv(sh.ID, 1001, nil, 0, t0)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second conversion for the order: %v", err)
 	}
-	red, err := s.CodeRedemptions(ctx, sh.ID, map[string]int{"ana10": 10}, 2002)
-	if err != nil || len(red["ANA10"]) != 1 || red["ANA10"][0] != 1001 {
+	camp := &store.Campaign{ShopID: sh.ID, Name: "conv", Goal: "acquisition", Status: "active", Discount: []byte(`{"type":"percentage","value":10}`),
+		CodeFormat: []byte(`{}`), Usage: []byte(`{"single_use":true}`), Rules: []byte(`{}`), StartsAt: t0.Add(-time.Hour)}
+	if err := s.SeedCampaign(ctx, camp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SeedLiveCodes(ctx, sh.ID, camp.ID, []store.SeedLiveCode{{Code: "ANA10"}}); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := s.CodesForOrder(ctx, sh.ID, []string{"ana10"}, 2002)
+	if err != nil || len(codes) != 1 {
+		t.Fatalf("codes: %+v %v", codes, err)
+	}
+	if red, err := codes[0].PriorOrders(); err != nil || len(red) != 1 || red[0] != 1001 {
 		t.Fatalf("redemptions: %v %v", red, err)
+	}
+	if codes, err := s.CodesForOrder(ctx, sh.ID, []string{"ANA10"}, 1001); err != nil || codes[0].PriorOrdersJSON != "[]" {
+		t.Fatalf("redemptions but the order's own: %+v %v", codes, err)
 	}
 	if due, err := s.DueConversions(ctx, t0, 10); err != nil || len(due) != 0 {
 		t.Fatalf("due early: %v %v", due, err)
