@@ -75,6 +75,7 @@ func (j *Jobs) NewMux() *asynq.ServeMux {
 	j.registerCartJobs(mux)
 	j.registerReportJobs(mux)
 	j.registerBanditJobs(mux)
+	j.registerStatsJobs(mux)
 	return mux
 }
 
@@ -93,6 +94,7 @@ func Periodic() []PeriodicTask {
 	out = append(out, cartPeriodic()...)
 	out = append(out, reportPeriodic()...)
 	out = append(out, banditPeriodic()...)
+	out = append(out, statsPeriodic()...)
 	return out
 }
 

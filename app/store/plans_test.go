@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func explainIn(t *testing.T, s *Store, setup []string, sql string, args ...any) 
 func openMigrated(t *testing.T) *Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 2})
+	s, err := Open(ctx, newInternalTestDB(t), Options{MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +149,48 @@ func TestForDeliveryWorkSettings(t *testing.T) {
 		if mode, sync := show(ctx); mode != "auto" || sync != "on" {
 			t.Errorf("after the transaction: plan_cache_mode %s, synchronous_commit %s; want auto, on", mode, sync)
 		}
+	}
+}
+
+// StaleStats names a table once its rows changed well past its statistics,
+// and Analyze brings them up to date (the planner then plans it again).
+func TestStaleStatsAndAnalyze(t *testing.T) {
+	ctx := context.Background()
+	s := openMigrated(t)
+	if err := s.conn(ctx).Exec(`ANALYZE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	err := s.conn(ctx).Exec(`INSERT INTO webhook_deliveries (shop_domain, webhook_id, topic, api_version, received_at, payload)
+		SELECT 'stats.myshopify.com', 'w-' || g, 'orders/create', '2025-10', now(), '\x7b7d'::bytea FROM generate_series(1, 2000) g`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := func() []string {
+		// This session's counts reach the statistics views at its next
+		// transaction end once a flush is asked for.
+		if err := s.conn(ctx).Exec(`SELECT pg_stat_force_next_flush()`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.conn(ctx).Exec(`SELECT 1`).Error; err != nil {
+			t.Fatal(err)
+		}
+		names, err := s.StaleStats(ctx, 500, 0.2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	if got := stale(); !slices.Contains(got, "webhook_deliveries") {
+		t.Fatalf("2,000 new deliveries, stale tables %v", got)
+	}
+	if err := s.Analyze(ctx, "webhook_deliveries"); err != nil {
+		t.Fatal(err)
+	}
+	if got := stale(); slices.Contains(got, "webhook_deliveries") {
+		t.Fatalf("after ANALYZE, stale tables %v", got)
+	}
+	var n float64
+	if err := s.conn(ctx).Raw(`SELECT reltuples FROM pg_class WHERE relname = 'webhook_deliveries'`).Row().Scan(&n); err != nil || n < 1900 {
+		t.Fatalf("planner's row count %v after ANALYZE (%v)", n, err)
 	}
 }
