@@ -387,7 +387,7 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 	if err := fillFromDomain(row, dom, now); err != nil {
 		return nil, err
 	}
-	fraudAct, err := j.scoreAtAttribution(ctx, sh, o, row, in.codeRows)
+	fraudAct, fraudEvent, err := j.scoreAtAttribution(ctx, sh, o, row, in.codeRows)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +403,7 @@ func (j *Jobs) createConversion(ctx context.Context, sh *store.Shop, o *store.Or
 		first = append(first, store.FirstEntry{Kind: l.kind, FromStatus: string(e.From), ToStatus: string(e.To),
 			AmountMinor: e.Amounts.Commission, CauseType: l.causeType, CauseID: l.causeID, KeySuffix: l.keySuffix, Detail: l.detail})
 	}
-	if err := j.Store.InsertConversion(ctx, row, first...); err != nil {
+	if err := j.Store.InsertAttributed(ctx, row, first, fraudEvent); err != nil {
 		return nil, err
 	}
 	if err := j.Store.RedeemCodes(ctx, sh.ID, row.Codes, o.OrderCreatedAt); err != nil {

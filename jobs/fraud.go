@@ -481,23 +481,22 @@ func fraudDoc(a fraud.Assessment, mode fraud.Mode, pass string, now time.Time) F
 	return d
 }
 
-// scoreAtAttribution scores a conversion attribution is about to insert
-// and records the order in the fraud history, in the attribution
-// transaction. It fills row.Fraud (so the insert carries the verdict) and
-// returns what to do once the row exists: nothing, or the rejection.
-func (j *Jobs) scoreAtAttribution(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion, known []store.AttributionCode) (func(context.Context) error, error) {
+// scoreAtAttribution scores a conversion attribution is about to insert,
+// in the attribution transaction. It fills row.Fraud (so the insert carries
+// the verdict) and returns the order's fraud event, which the insert records
+// in the fraud history with the conversion (nothing reads that history
+// between the scoring and the insert), and what to do once the row exists:
+// nothing, or the rejection.
+func (j *Jobs) scoreAtAttribution(ctx context.Context, sh *store.Shop, o *store.Order, row *store.Conversion, known []store.AttributionCode) (func(context.Context) error, *store.FraudEvent, error) {
 	defer func(t0 time.Time) { fraudScoringNanos.Add(int64(time.Since(t0))) }(time.Now())
 	set := ParseFraudSettings(sh.Settings)
 	cfg := set.FraudConfig()
 	f, err := j.fraudFactsFor(ctx, sh, o, row, known)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f.in.Agg, err = j.aggregates(ctx, &f, false, time.Time{}); err != nil {
-		return nil, err
-	}
-	if _, err := j.Store.InsertFraudEvent(ctx, &f.event); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := fraud.Score(f.in, cfg)
 	doc := fraudDoc(a, cfg.Mode, "attribution", j.Now())
@@ -506,9 +505,9 @@ func (j *Jobs) scoreAtAttribution(ctx context.Context, sh *store.Shop, o *store.
 	_ = json.Unmarshal(row.Fraud, &prev)
 	doc.Flags = prev.Reasons
 	if err := j.recordVerdict(ctx, sh, row, a, &doc, set); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return func(ctx context.Context) error { return j.act(ctx, row, a, doc) }, nil
+	return func(ctx context.Context) error { return j.act(ctx, row, a, doc) }, &f.event, nil
 }
 
 // recordVerdict groups a flagged order into its incident and stores doc on

@@ -199,6 +199,12 @@ type FirstEntry struct {
 // entries in the same statement (one round trip per attributed order, not
 // one more per entry). The entries take c's currency and CreatedAt.
 func (s *Store) InsertConversion(ctx context.Context, c *Conversion, first ...FirstEntry) error {
+	return s.InsertAttributed(ctx, c, first, nil)
+}
+
+// InsertAttributed is InsertConversion that also records the order's fraud
+// event (InsertFraudEvent) in the same statement, when ev is not nil.
+func (s *Store) InsertAttributed(ctx context.Context, c *Conversion, first []FirstEntry, ev *FraudEvent) error {
 	for i := range first {
 		first[i].Ord = i
 		if len(first[i].Detail) == 0 {
@@ -212,6 +218,20 @@ func (s *Store) InsertConversion(ctx context.Context, c *Conversion, first ...Fi
 	if len(first) == 0 {
 		entries = []byte(`[]`)
 	}
+	fraudPart, fraudNew, fraudArgs, evNew := "", "false", []any(nil), false
+	if ev != nil {
+		fraudPart = `, f AS (` + fraudEventInsert + ` RETURNING 1)`
+		fraudNew, fraudArgs = "EXISTS (SELECT 1 FROM f)", fraudEventArgs(ev)
+	}
+	args := []any{
+		c.ShopID, c.OrderID, c.OrderName, c.OrderCreatedAt, c.OrderVersion, c.Status, c.StatusReason, c.Attributed, c.Policy,
+		c.Rule, c.CampaignID, c.PartnerID, c.Channel, c.Code, c.ClickID, textArrayJSON(c.Codes), c.Currency,
+		c.GrossMinor, c.NetMinor, c.DiscountMinor, c.CommissionMinor, c.OriginalGross, c.OriginalNet, c.OriginalDisc, c.OriginalComm,
+		c.OrderNetMinor, c.RefundedMinor, c.ClawbackMinor, int64sJSON(c.AppliedRefunds), c.HoldUntil, jsonOr(c.Evidence, "{}"),
+		jsonOr(c.Lines, "[]"), jsonOr(c.Path, "[]"), jsonOr(c.Fraud, "{}"), c.AttributedAt, c.ApprovedAt, c.RejectedAt,
+		c.ReversedAt, c.PaidAt, c.StatementID, c.CreatedAt, c.UpdatedAt,
+		c.ShopID, SubjectConversion, c.Currency, c.CreatedAt, string(entries)}
+	args = append(args, fraudArgs...)
 	err = s.conn(ctx).Raw(`WITH c AS (
 		INSERT INTO conversions (shop_id, order_id, order_name, order_created_at, order_version, status,
 		status_reason, attributed, policy, rule, campaign_id, partner_id, channel, code, click_id, codes, currency,
@@ -229,18 +249,14 @@ func (s *Store) InsertConversion(ctx context.Context, c *Conversion, first ...Fi
 			cause_type text, cause_id text, key_suffix text, detail jsonb, ord int)
 		ORDER BY e.ord
 		ON CONFLICT (shop_id, idempotency_key) DO NOTHING
-	) SELECT id FROM c`,
-		c.ShopID, c.OrderID, c.OrderName, c.OrderCreatedAt, c.OrderVersion, c.Status, c.StatusReason, c.Attributed, c.Policy,
-		c.Rule, c.CampaignID, c.PartnerID, c.Channel, c.Code, c.ClickID, textArrayJSON(c.Codes), c.Currency,
-		c.GrossMinor, c.NetMinor, c.DiscountMinor, c.CommissionMinor, c.OriginalGross, c.OriginalNet, c.OriginalDisc, c.OriginalComm,
-		c.OrderNetMinor, c.RefundedMinor, c.ClawbackMinor, int64sJSON(c.AppliedRefunds), c.HoldUntil, jsonOr(c.Evidence, "{}"),
-		jsonOr(c.Lines, "[]"), jsonOr(c.Path, "[]"), jsonOr(c.Fraud, "{}"), c.AttributedAt, c.ApprovedAt, c.RejectedAt,
-		c.ReversedAt, c.PaidAt, c.StatementID, c.CreatedAt, c.UpdatedAt,
-		c.ShopID, SubjectConversion, c.Currency, c.CreatedAt, string(entries)).Row().Scan(&c.ID)
+	)`+fraudPart+` SELECT id, `+fraudNew+` FROM c`, args...).Row().Scan(&c.ID, &evNew)
 	if err != nil {
 		return fmt.Errorf("store: insert conversion of order %d: %w", c.OrderID, TranslateError(err))
 	}
 	c.Version = 1
+	if evNew {
+		return s.fraudEventRecorded(ctx, ev)
+	}
 	return nil
 }
 

@@ -37,19 +37,31 @@ func (FraudEvent) TableName() string { return "fraud_events" }
 // partner and the shop (the refund-rate counters). It reports whether the
 // row was new: a replayed attribution writes nothing.
 func (s *Store) InsertFraudEvent(ctx context.Context, e *FraudEvent) (bool, error) {
-	res := s.conn(ctx).Exec(`INSERT INTO fraud_events (shop_id, order_id, at, code, partner_id, ip, prefix, device, country,
-		cold, click_id, customer_id, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, order_id) DO NOTHING`,
-		e.ShopID, e.OrderID, e.At, e.Code, e.PartnerID, e.IP, e.Prefix, e.Device, e.Country, e.Cold, e.ClickID, e.CustomerID, e.Email)
+	res := s.conn(ctx).Exec(fraudEventInsert, fraudEventArgs(e)...)
 	if res.Error != nil {
 		return false, fmt.Errorf("store: fraud event %d: %w", e.OrderID, TranslateError(res.Error))
 	}
 	if res.RowsAffected == 0 {
 		return false, nil
 	}
+	return true, s.fraudEventRecorded(ctx, e)
+}
+
+// fraudEventRecorded counts a newly recorded fraud event: its subjects'
+// hours and the refund-rate counters.
+func (s *Store) fraudEventRecorded(ctx context.Context, e *FraudEvent) error {
 	if err := s.countSubjectHours(ctx, e); err != nil {
-		return false, err
+		return err
 	}
-	return true, s.bumpFraudCounts(ctx, e.ShopID, e.PartnerID, 1, 0)
+	return s.bumpFraudCounts(ctx, e.ShopID, e.PartnerID, 1, 0)
+}
+
+// fraudEventInsert is the INSERT of InsertFraudEvent with its arguments.
+const fraudEventInsert = `INSERT INTO fraud_events (shop_id, order_id, at, code, partner_id, ip, prefix, device, country,
+		cold, click_id, customer_id, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, order_id) DO NOTHING`
+
+func fraudEventArgs(e *FraudEvent) []any {
+	return []any{e.ShopID, e.OrderID, e.At, e.Code, e.PartnerID, e.IP, e.Prefix, e.Device, e.Country, e.Cold, e.ClickID, e.CustomerID, e.Email}
 }
 
 // SubjectHourKey names one counter of fraud_subject_hours.
