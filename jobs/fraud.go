@@ -442,7 +442,7 @@ func (j *Jobs) aggregates(ctx context.Context, f *fraudFacts, review bool, asOf 
 		}
 		ag.ClickIPClicks = max(ag.ClickIPClicks, n)
 	}
-	po, pr, so, sr, err := j.refundCounts(ctx, f.event.ShopID, f.event.PartnerID)
+	po, pr, so, sr, err := j.Store.FraudRefundCounts(ctx, f.event.ShopID, f.event.PartnerID)
 	if err != nil {
 		return ag, err
 	}
@@ -450,25 +450,6 @@ func (j *Jobs) aggregates(ctx context.Context, f *fraudFacts, review bool, asOf 
 	// this order yet (a re-score, which they do, is the review).
 	ag.Refunds = fraud.RefundStats{PartnerOrders: po, PartnerRefunded: pr, ShopOrders: so, ShopRefunded: sr}
 	return ag, nil
-}
-
-// refundCounts reads the fraud refund-rate counters of a partner and of
-// the shop, once per batch transaction (see batchMemo.refundCounts).
-func (j *Jobs) refundCounts(ctx context.Context, shopID int64, partnerID *int64) (po, pr, so, sr int, err error) {
-	m := memoOf(ctx)
-	key := [2]int64{shopID, -1}
-	if partnerID != nil {
-		key[1] = *partnerID
-	}
-	if m != nil {
-		if c, ok := m.refundCounts[key]; ok {
-			return c[0], c[1], c[2], c[3], nil
-		}
-	}
-	if po, pr, so, sr, err = j.Store.FraudRefundCounts(ctx, shopID, partnerID); err == nil && m != nil {
-		m.refundCounts[key] = [4]int{po, pr, so, sr}
-	}
-	return po, pr, so, sr, err
 }
 
 func fraudDoc(a fraud.Assessment, mode fraud.Mode, pass string, now time.Time) FraudJSONDoc {

@@ -115,10 +115,6 @@ var errNotBatchable = errors.New("deliveries cannot share a transaction")
 type batchMemo struct {
 	shops    map[string]*store.Shop
 	partners map[int64][]store.PartnerCommission
-	// refundCounts are the fraud refund-rate counters by shop and partner:
-	// the batch writes them at its commit, so every read inside it sees the
-	// same values.
-	refundCounts map[[2]int64][4]int
 	// newOrders are the orders this batch recorded for the first time:
 	// they cannot have a conversion yet (one is only ever created for a
 	// recorded order, and orders are never deleted but with their shop).
@@ -138,7 +134,7 @@ type batchMemoKey struct{}
 
 func withBatchMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{shops: map[string]*store.Shop{}, partners: map[int64][]store.PartnerCommission{},
-		refundCounts: map[[2]int64][4]int{}, newOrders: map[[2]int64]freshOrder{}})
+		newOrders: map[[2]int64]freshOrder{}})
 }
 
 func memoOf(ctx context.Context) *batchMemo {

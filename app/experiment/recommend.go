@@ -119,14 +119,8 @@ func Recommend(segs []Segment, margin float64, rng *rand.Rand) []Recommendation 
 		best, losing := Thompson(s.Levels, margin, 2000, rng)
 		bi, bv, bu := -1, math.Inf(-1), 0.0
 		for i, l := range s.Levels {
-			n := l.Treated.Shoppers + l.Control.Shoppers
-			pooled := 0.02
-			if n > 0 {
-				pooled = float64(l.Treated.Converters+l.Control.Converters) / float64(n)
-			}
-			at, bt := posterior(l.Treated, pooled)
-			ac, bc := posterior(l.Control, pooled)
-			pt, pc := at/(at+bt), ac/(ac+bc)
+			lp := newLevelPosterior(l, nil) // the posteriors Thompson drew from
+			pt, pc := lp.t.Mean(), lp.c.Mean()
 			if l.ModelUplift != nil {
 				pc = pt - *l.ModelUplift
 			}

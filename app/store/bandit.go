@@ -39,17 +39,8 @@ func (s *Store) BanditGroups(ctx context.Context, shopID, campaignID int64) ([]B
 		JOIN campaigns cp ON cp.shop_id = ea.shop_id AND cp.id = ea.campaign_id
 		LEFT JOIN LATERAL (
 			SELECT count(*) AS n, sum(x.revenue) AS revenue, sum(x.discount) AS discount
-			FROM (
-				SELECT GREATEST(COALESCE(c.order_net_minor - c.refunded_minor, ord.current_subtotal_minor, ord.subtotal_minor, ord.total_minor), 0) AS revenue,
-					COALESCE(c.discount_minor, ord.discount_minor, 0) AS discount
-				FROM orders ord
-				LEFT JOIN conversions c ON c.shop_id = ord.shop_id AND c.order_id = ord.order_id
-				WHERE ord.shop_id = ea.shop_id AND NOT ord.test AND ord.cancelled_at IS NULL
-					AND (c.status IS NULL OR c.status <> 'reversed')
-					AND (ord.customer_id = ea.customer_id
-						OR (ea.email <> '' AND lower(ord.email) = ea.email AND (ea.customer_id IS NULL OR ord.customer_id IS NULL)))
-					AND ord.order_created_at >= ea.assigned_at AND (cp.ends_at IS NULL OR ord.order_created_at < cp.ends_at)
-			) x
+			FROM (`+assignedShopperOrders+`) x
+			WHERE x.at >= ea.assigned_at AND (cp.ends_at IS NULL OR x.at < cp.ends_at)
 		) o ON true
 		WHERE ea.shop_id = $1 AND ea.campaign_id = $2
 		GROUP BY 1, 2, 3, 4

@@ -103,6 +103,23 @@ func (s *Store) ExperimentCampaigns(ctx context.Context, shopID int64, beforeID 
 	return out, nil
 }
 
+// assignedShopperOrders is the subquery of an experiment assignment's
+// (ea's) orders, before and after its assignment: the shopper's by
+// customer id, or by e-mail when either side has no customer id; test,
+// cancelled and reversed orders left out; with what each brought (net of refunds),
+// discounted and paid in commission. Experiment results and the bandit
+// count outcomes from it alike.
+const assignedShopperOrders = `SELECT ord.order_created_at AS at,
+		GREATEST(COALESCE(c.order_net_minor - c.refunded_minor, ord.current_subtotal_minor, ord.subtotal_minor, ord.total_minor), 0) AS revenue,
+		COALESCE(c.discount_minor, ord.discount_minor, 0) AS discount,
+		COALESCE(c.commission_minor, 0) AS commission
+	FROM orders ord
+	LEFT JOIN conversions c ON c.shop_id = ord.shop_id AND c.order_id = ord.order_id
+	WHERE ord.shop_id = ea.shop_id AND NOT ord.test AND ord.cancelled_at IS NULL
+		AND (c.status IS NULL OR c.status <> 'reversed')
+		AND (ord.customer_id = ea.customer_id
+			OR (ea.email <> '' AND lower(ord.email) = ea.email AND (ea.customer_id IS NULL OR ord.customer_id IS NULL)))`
+
 // ExperimentShopper is one assigned shopper with its features before the
 // assignment and its outcomes after it. Outcomes are every order of the
 // shopper (matched by customer id, or by e-mail when either side has no
@@ -150,18 +167,7 @@ func (s *Store) ExperimentShoppers(ctx context.Context, shopID int64, campaignID
 				count(*) FILTER (WHERE x.at < ea.assigned_at) AS prior_n,
 				sum(x.revenue) FILTER (WHERE x.at < ea.assigned_at) AS prior_spend,
 				max(x.at) FILTER (WHERE x.at < ea.assigned_at) AS prior_last
-			FROM (
-				SELECT ord.order_created_at AS at,
-					GREATEST(COALESCE(c.order_net_minor - c.refunded_minor, ord.current_subtotal_minor, ord.subtotal_minor, ord.total_minor), 0) AS revenue,
-					COALESCE(c.discount_minor, ord.discount_minor, 0) AS discount,
-					COALESCE(c.commission_minor, 0) AS commission
-				FROM orders ord
-				LEFT JOIN conversions c ON c.shop_id = ord.shop_id AND c.order_id = ord.order_id
-				WHERE ord.shop_id = ea.shop_id AND NOT ord.test AND ord.cancelled_at IS NULL
-					AND (c.status IS NULL OR c.status <> 'reversed')
-					AND (ord.customer_id = ea.customer_id
-						OR (ea.email <> '' AND lower(ord.email) = ea.email AND (ea.customer_id IS NULL OR ord.customer_id IS NULL)))
-			) x
+			FROM (`+assignedShopperOrders+`) x
 		) o ON true
 		WHERE ea.shop_id = $1 AND ea.campaign_id = ANY($2)
 		ORDER BY ea.assigned_at DESC, ea.shopper DESC

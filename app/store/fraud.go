@@ -246,16 +246,34 @@ func (s *Store) MarkFraudRefunded(ctx context.Context, shopID, orderID int64) er
 }
 
 // FraudRefundCounts returns the orders and refunded orders of a partner
-// (zeros for nil) and of the whole shop.
+// (zeros for nil) and of the whole shop. A transaction reads them once (its
+// own changes are written at its commit).
 func (s *Store) FraudRefundCounts(ctx context.Context, shopID int64, partnerID *int64) (pOrders, pRefunded, shopOrders, shopRefunded int, err error) {
+	p := int64(-1)
+	if partnerID != nil {
+		p = *partnerID
+	}
+	st, key := stateOf(ctx), [2]int64{shopID, p}
+	if st != nil {
+		if c, ok := st.refundReads[key]; ok {
+			return c[0], c[1], c[2], c[3], nil
+		}
+	}
+	pOrders, pRefunded, shopOrders, shopRefunded, err = s.readFraudRefundCounts(ctx, shopID, p)
+	if err == nil && st != nil {
+		if st.refundReads == nil {
+			st.refundReads = map[[2]int64][4]int{}
+		}
+		st.refundReads[key] = [4]int{pOrders, pRefunded, shopOrders, shopRefunded}
+	}
+	return pOrders, pRefunded, shopOrders, shopRefunded, err
+}
+
+func (s *Store) readFraudRefundCounts(ctx context.Context, shopID, p int64) (pOrders, pRefunded, shopOrders, shopRefunded int, err error) {
 	var rows []struct {
 		PartnerID int64
 		Orders    int
 		Refunded  int
-	}
-	p := int64(-1)
-	if partnerID != nil {
-		p = *partnerID
 	}
 	err = s.conn(ctx).Raw(`SELECT partner_id, sum(orders) AS orders, sum(refunded) AS refunded FROM fraud_refund_counts
 		WHERE shop_id = ? AND partner_id IN (0, ?) GROUP BY partner_id`,

@@ -147,6 +147,10 @@ type txState struct {
 	redeem       map[redeemKey]*redeemDelta
 	hours        map[SubjectHourKey]int
 	refundCounts map[[2]int64][2]int // (shop, partner) -> (orders, refunded)
+	// refundReads are the refund-rate counters as read in this transaction
+	// (FraudRefundCounts): its own changes wait for the commit, so they read
+	// the same until then.
+	refundReads map[[2]int64][4]int
 }
 
 type redeemKey struct {
