@@ -288,6 +288,9 @@ func (s *Store) ReportCohorts(ctx context.Context, shopID int64, currency, dim s
 	default:
 		return nil, fmt.Errorf("store: cohort dimension %q: %w", dim, ErrNotFound)
 	}
+	if err := s.refreshPendingReportCustomers(ctx, shopID); err != nil {
+		return nil, err
+	}
 	cur, args := "", []any{shopID, dim}
 	if currency != "" {
 		cur, args = " AND currency = ?", append(args, currency)
@@ -346,10 +349,21 @@ func (s *Store) ReportLabels(ctx context.Context, shopID int64, dim string, ids 
 }
 
 // FoldReportDeltas moves up to limit pending deltas into the rollup tables,
-// one statement per table so readers never see a delta twice or not at all.
+// one statement per table so readers never see a delta twice or not at all,
+// and refreshes the customers the moved deltas name, in one transaction.
 // It returns how many delta rows it folded. Concurrent folds skip each
 // other's rows.
 func (s *Store) FoldReportDeltas(ctx context.Context, limit int) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = s.foldReportDeltas(ctx, limit)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) foldReportDeltas(ctx context.Context, limit int) (int64, error) {
 	setsFor := func(table string) string {
 		out := make([]string, 0, 16)
 		for _, c := range strings.Split(metricCols, ",") {
@@ -359,6 +373,7 @@ func (s *Store) FoldReportDeltas(ctx context.Context, limit int) (int64, error) 
 		return strings.Join(out, ", ")
 	}
 	var daily int64
+	var customers string
 	err := s.conn(ctx).Raw(`WITH moved AS (
 			DELETE FROM report_daily_deltas WHERE id IN (SELECT id FROM report_daily_deltas ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
 			RETURNING *
@@ -397,9 +412,13 @@ func (s *Store) FoldReportDeltas(ctx context.Context, limit int) (int64, error) 
 			FROM dims GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
 			ON CONFLICT (shop_id, dim, key, month, currency) DO UPDATE SET `+setsFor("report_dim_months")+`
 			RETURNING 1
-		) SELECT count(*) FROM moved`, limit).Row().Scan(&daily)
+		) SELECT count(*), COALESCE(jsonb_agg(DISTINCT jsonb_build_object('shop_id', shop_id, 'key', customer_key))
+			FILTER (WHERE customer_key IS NOT NULL AND shop_id IN (SELECT id FROM shops)), '[]')::text FROM moved`, limit).Row().Scan(&daily, &customers)
 	if err != nil {
 		return 0, fmt.Errorf("store: fold report deltas: %w", TranslateError(err))
+	}
+	if err := s.refreshReportCustomers(ctx, customers); err != nil {
+		return 0, err
 	}
 	var cohorts int64
 	err = s.conn(ctx).Raw(`WITH moved AS (
@@ -514,8 +533,23 @@ func (s *Store) RebuildReports(ctx context.Context, shopID int64) error {
 // redactReportCustomer removes a customer's acquisition row (customers/redact)
 // and takes it out of its cohorts.
 func (s *Store) redactReportCustomer(ctx context.Context, shopID int64, k CustomerKey) (int64, error) {
+	// Under the customers' refresh locks (a fold refreshing the customer
+	// now would write it back), and the pending deltas stop naming them.
+	var keys string
+	err := s.conn(ctx).Raw(`SELECT jsonb_agg(jsonb_build_object('shop_id', ?::bigint, 'key', k))::text
+		FROM (VALUES ('c:' || ?), ('e:' || md5(lower(?)))) AS v(k)`, shopID, k.ID, k.Email).Row().Scan(&keys)
+	if err != nil {
+		return 0, fmt.Errorf("store: redact report customer: %w", TranslateError(err))
+	}
 	var n int64
-	err := s.conn(ctx).Raw(`WITH gone AS (
+	if err := s.conn(ctx).Raw(reportCustomerLock, keys).Row().Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: redact report customer: %w", TranslateError(err))
+	}
+	if err := s.conn(ctx).Exec(`UPDATE report_daily_deltas SET customer_key = NULL WHERE shop_id = ? AND customer_key IN ('c:' || ?, 'e:' || md5(lower(?)))`,
+		shopID, k.ID, k.Email).Error; err != nil {
+		return 0, fmt.Errorf("store: redact report customer: %w", TranslateError(err))
+	}
+	err = s.conn(ctx).Raw(`WITH gone AS (
 			DELETE FROM report_customers WHERE shop_id = ? AND customer_key IN ('c:' || ?, 'e:' || md5(lower(?)))
 			RETURNING *
 		), ins AS (
