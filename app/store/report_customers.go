@@ -14,11 +14,13 @@ import (
 // (same transaction) and, for one shop, before its cohorts are read.
 
 // reportCustomerLock serializes refreshes of the same customers (the fold
-// and a cohort read, or two folds): each takes the customers' advisory
-// locks in key order, then reads what the other committed. keys is a JSON
-// array of {"shop_id", "key"}.
-const reportCustomerLock = `SELECT count(pg_advisory_xact_lock(l.h)) FROM (
-	SELECT DISTINCT hashtextextended('report_customer:' || k.shop_id || ':' || k.key, 0) AS h
+// and a cohort read, or two folds): each takes the advisory locks of the
+// customers' stripes in stripe order, then reads what the other committed.
+// Striping (64 locks at most, whatever the number of customers) keeps a
+// fold of thousands of customers within PostgreSQL's shared lock table.
+// keys is a JSON array of {"shop_id", "key"}.
+const reportCustomerLock = `SELECT count(pg_advisory_xact_lock(1919120755, l.stripe)) FROM (
+	SELECT DISTINCT (hashtextextended(k.shop_id || ':' || k.key, 0) & 63)::int AS stripe
 	FROM jsonb_to_recordset(CAST(? AS jsonb)) AS k(shop_id bigint, key text) ORDER BY 1) AS l`
 
 // reportCustomerRefresh recomputes the named customers' rows, writes those
