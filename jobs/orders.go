@@ -58,7 +58,7 @@ func (j *Jobs) orderCancelled(ctx context.Context, d *store.Delivery) error {
 // embedded refunds. final says the caller changes the order no further, so
 // a batch may keep the row as stored for attribution.
 func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery, final bool) (*store.Shop, *payload.Order, error) {
-	o, err := payload.ParseOrder(d.Payload)
+	o, err := parsedOrder(ctx, d)
 	if err != nil {
 		return nil, nil, malformed(d, err)
 	}
@@ -199,7 +199,7 @@ func orderRow(sh *store.Shop, o *payload.Order, d *store.Delivery) (*store.Order
 // refundCreated records refunds/create. The refund is kept even when its
 // order has not arrived yet; the order's refunded_minor follows either way.
 func (j *Jobs) refundCreated(ctx context.Context, d *store.Delivery) error {
-	rf, err := payload.ParseRefund(d.Payload)
+	rf, err := parsedRefund(ctx, d)
 	if err != nil {
 		return malformed(d, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/coupontrail/coupontrail/app/shopify/payload"
 	"github.com/coupontrail/coupontrail/app/store"
 )
 
@@ -80,6 +81,9 @@ func (j *Jobs) processTogether(ctx context.Context, ids []int64) bool {
 			return err
 		}
 		ctx = withBatchMemo(ctx)
+		if err := j.lockBatchOrders(ctx, ds); err != nil {
+			return err
+		}
 		done = make([]store.DeliveryResult, 0, len(ds))
 		for i := range ds {
 			d := &ds[i]
@@ -119,6 +123,63 @@ type batchMemo struct {
 	// they cannot have a conversion yet (one is only ever created for a
 	// recorded order, and orders are never deleted but with their shop).
 	newOrders map[[2]int64]freshOrder
+	// orders and refunds are the batch's payloads, parsed once by
+	// lockBatchOrders, by delivery id; each is used by its handler once.
+	orders  map[int64]*payload.Order
+	refunds map[int64]*payload.Refund
+}
+
+// lockBatchOrders parses the batch's order and refund payloads and takes
+// the locks of every order they touch in one statement (the handlers would
+// take them one by one). A payload that does not parse, or a shop the app
+// does not know, is left to its handler to report.
+func (j *Jobs) lockBatchOrders(ctx context.Context, ds []store.Delivery) error {
+	m := memoOf(ctx)
+	var orders [][2]int64
+	for i := range ds {
+		d := &ds[i]
+		sh, err := j.shopFor(ctx, d)
+		switch {
+		case errors.Is(err, errIgnore):
+			continue
+		case err != nil:
+			return err
+		}
+		if d.Topic == "refunds/create" {
+			if rf, err := payload.ParseRefund(d.Payload); err == nil {
+				m.refunds[d.ID] = rf
+				orders = append(orders, [2]int64{sh.ID, rf.OrderID})
+			}
+			continue
+		}
+		if o, err := payload.ParseOrder(d.Payload); err == nil {
+			m.orders[d.ID] = o
+			orders = append(orders, [2]int64{sh.ID, o.ID})
+		}
+	}
+	return j.Store.LockOrders(ctx, orders)
+}
+
+// parsedOrder is the delivery's order payload, parsed by its batch or now.
+func parsedOrder(ctx context.Context, d *store.Delivery) (*payload.Order, error) {
+	if m := memoOf(ctx); m != nil {
+		if o, ok := m.orders[d.ID]; ok {
+			delete(m.orders, d.ID)
+			return o, nil
+		}
+	}
+	return payload.ParseOrder(d.Payload)
+}
+
+// parsedRefund is the delivery's refund payload, parsed by its batch or now.
+func parsedRefund(ctx context.Context, d *store.Delivery) (*payload.Refund, error) {
+	if m := memoOf(ctx); m != nil {
+		if rf, ok := m.refunds[d.ID]; ok {
+			delete(m.refunds, d.ID)
+			return rf, nil
+		}
+	}
+	return payload.ParseRefund(d.Payload)
 }
 
 // freshOrder is what recording a new order told about it.
@@ -134,7 +195,7 @@ type batchMemoKey struct{}
 
 func withBatchMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{shops: map[string]*store.Shop{}, partners: map[int64][]store.PartnerCommission{},
-		newOrders: map[[2]int64]freshOrder{}})
+		newOrders: map[[2]int64]freshOrder{}, orders: map[int64]*payload.Order{}, refunds: map[int64]*payload.Refund{}})
 }
 
 func memoOf(ctx context.Context) *batchMemo {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -109,6 +110,38 @@ func (s *Store) lockKey(ctx context.Context, key string) error {
 			st.locks = map[string]bool{}
 		}
 		st.locks[key] = true
+	}
+	return nil
+}
+
+// LockOrders takes the locks of many (shop, order) pairs in one statement,
+// in hash order (two transactions taking overlapping sets wait, they do not
+// deadlock), for a transaction that will record or attribute them: the
+// per-order lockKey calls inside it then cost nothing.
+func (s *Store) LockOrders(ctx context.Context, orders [][2]int64) error {
+	st := stateOf(ctx)
+	if st == nil {
+		return errors.New("store: lock orders outside a transaction")
+	}
+	keys := make([]string, 0, len(orders))
+	for _, o := range orders {
+		if k := orderLockKey(o[0], o[1]); !st.locks[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.conn(ctx).Exec(`SELECT count(pg_advisory_xact_lock(l.h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
+		FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS k ORDER BY 1) AS l`, textArrayJSON(keys)).Error
+	if err != nil {
+		return fmt.Errorf("store: lock orders: %w", TranslateError(err))
+	}
+	if st.locks == nil {
+		st.locks = map[string]bool{}
+	}
+	for _, k := range keys {
+		st.locks[k] = true
 	}
 	return nil
 }
