@@ -787,7 +787,10 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 	if o.CustomerID != nil {
 		in.Order.CustomerID = strconv.FormatInt(*o.CustomerID, 10)
 	}
-	codes, err := j.Store.CodesForOrder(ctx, sh.ID, o.DiscountCodes, o.OrderID)
+	codes, issued, err := j.Store.OrderCodes(ctx, store.OrderCodesQuery{
+		ShopID: sh.ID, Values: o.DiscountCodes, Order: o.OrderID,
+		CustomerID: o.CustomerID, Email: o.Email, From: o.OrderCreatedAt.Add(-pol.Window()), To: o.OrderCreatedAt.Add(attribution.ClockSkew),
+	})
 	if err != nil {
 		return in, err
 	}
@@ -825,11 +828,6 @@ func (j *Jobs) attributionInputs(ctx context.Context, sh *store.Shop, o *store.O
 		default:
 			return in, err
 		}
-	}
-	from := o.OrderCreatedAt.Add(-pol.Window())
-	issued, err := j.Store.CodesIssuedToShopper(ctx, sh.ID, o.CustomerID, o.Email, from, o.OrderCreatedAt.Add(attribution.ClockSkew))
-	if err != nil {
-		return in, err
 	}
 	for _, c := range issued {
 		ic := issuedCode(c)

@@ -413,6 +413,74 @@ const attributionCodeSelect = `SELECT c.code, c.campaign_id, c.partner_id, c.cha
 	c.issued_at, c.usage_cap, cp.partner_id AS campaign_partner_id, cp.hold_days AS campaign_hold_days, COALESCE(cp.rules::text, '') AS rules
 	FROM codes c LEFT JOIN campaigns cp ON cp.id = c.campaign_id AND cp.shop_id = c.shop_id`
 
+// OrderCodesQuery names what OrderCodes reads for one order.
+type OrderCodesQuery struct {
+	ShopID int64
+	// Values are the order's discount codes (any case) and Order the order,
+	// whose own redemption is not a prior one.
+	Values []string
+	Order  int64
+	// CustomerID and Email are the shopper's; codes issued to them between
+	// From and To are its touchpoints.
+	CustomerID *int64
+	Email      string
+	From, To   time.Time
+}
+
+// OrderCodes reads, in one statement, the order's codes and the codes issued
+// to its shopper in the window (CodesForOrder and CodesIssuedToShopper).
+func (s *Store) OrderCodes(ctx context.Context, q OrderCodesQuery) (forOrder, issued []AttributionCode, err error) {
+	values := NormalizeCodes(q.Values)
+	var parts []string
+	var args []any
+	if len(values) > 0 {
+		// shop_id + 0: the shop is checked on the rows the code index finds.
+		// Left as a plain column, the planner ANDs in a bitmap of every
+		// conversion of the shop, which costs as much as the shop is big.
+		parts = append(parts, `SELECT 0 AS part, a.*, COALESCE((SELECT array_to_json(array_agg(r.order_id ORDER BY r.order_id))::text FROM (
+			SELECT v.order_id FROM conversions v WHERE v.shop_id + 0 = ? AND v.codes @> ARRAY[a.code] AND v.order_id <> ?
+			ORDER BY v.order_id
+			LIMIT CASE WHEN a.kind <> 'vanity' THEN 10 WHEN a.usage_cap > 0 THEN LEAST(a.usage_cap + 1, 10000) ELSE 0 END) r), '[]') AS prior_orders
+		FROM (`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.code IN ?) a`)
+		args = append(args, q.ShopID, q.Order, q.ShopID, values)
+	}
+	// One indexed part per key the order has (an OR of both reads neither
+	// index); UNION drops a code found by both.
+	var keys []string
+	if q.CustomerID != nil {
+		keys = append(keys, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.customer_id = ? AND c.issued_at >= ? AND c.issued_at <= ?)`)
+		args = append(args, q.ShopID, *q.CustomerID, q.From, q.To)
+	}
+	if q.Email != "" {
+		keys = append(keys, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND lower(c.customer_email) = lower(?) AND c.issued_at >= ? AND c.issued_at <= ?)`)
+		args = append(args, q.ShopID, q.Email, q.From, q.To)
+	}
+	if len(keys) > 0 {
+		parts = append(parts, `SELECT 1 AS part, t.*, '' AS prior_orders FROM (SELECT * FROM (`+strings.Join(keys, " UNION ")+`) AS u
+			ORDER BY issued_at, code LIMIT 100) AS t`)
+	}
+	if len(parts) == 0 {
+		return nil, nil, nil
+	}
+	var rows []struct {
+		Part int
+		AttributionCode
+	}
+	err = s.conn(ctx).Raw(`SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+`) AS x
+		ORDER BY part, CASE WHEN part = 1 THEN issued_at END, code`, args...).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: codes for attribution: %w", TranslateError(err))
+	}
+	for _, r := range rows {
+		if r.Part == 0 {
+			forOrder = append(forOrder, r.AttributionCode)
+		} else {
+			issued = append(issued, r.AttributionCode)
+		}
+	}
+	return forOrder, issued, nil
+}
+
 // CodesForOrder loads the shop's codes among values (upper-cased; codes
 // are case-insensitive and stored upper-case) with the earlier orders that
 // redeemed each, but order: enough to flag a second redemption of a
@@ -420,49 +488,8 @@ const attributionCodeSelect = `SELECT c.code, c.campaign_id, c.partner_id, c.cha
 // none for an uncapped vanity code, whose redemptions flag nothing (the
 // fraud layer reads its history).
 func (s *Store) CodesForOrder(ctx context.Context, shopID int64, values []string, order int64) ([]AttributionCode, error) {
-	values = NormalizeCodes(values)
-	if len(values) == 0 {
-		return nil, nil
-	}
-	var out []AttributionCode
-	// shop_id + 0: the shop is checked on the rows the code index finds.
-	// Left as a plain column, the planner ANDs in a bitmap of every
-	// conversion of the shop, which costs as much as the shop is big.
-	err := s.conn(ctx).Raw(`SELECT a.*, COALESCE((SELECT array_to_json(array_agg(r.order_id ORDER BY r.order_id))::text FROM (
-			SELECT v.order_id FROM conversions v WHERE v.shop_id + 0 = ? AND v.codes @> ARRAY[a.code] AND v.order_id <> ?
-			ORDER BY v.order_id
-			LIMIT CASE WHEN a.kind <> 'vanity' THEN 10 WHEN a.usage_cap > 0 THEN LEAST(a.usage_cap + 1, 10000) ELSE 0 END) r), '[]') AS prior_orders
-		FROM (`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.code IN ?) a`, shopID, order, shopID, values).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: codes for attribution: %w", TranslateError(err))
-	}
-	return out, nil
-}
-
-// CodesIssuedToShopper lists codes issued to a customer (by id or email,
-// case-insensitively) between from and to: the shopper's touchpoints.
-func (s *Store) CodesIssuedToShopper(ctx context.Context, shopID int64, customerID *int64, email string, from, to time.Time) ([]AttributionCode, error) {
-	if customerID == nil && email == "" {
-		return nil, nil
-	}
-	// One indexed part per key the order has (an OR of both reads neither
-	// index); UNION drops a code found by both.
-	var parts []string
-	var args []any
-	if customerID != nil {
-		parts = append(parts, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND c.customer_id = ? AND c.issued_at >= ? AND c.issued_at <= ?)`)
-		args = append(args, shopID, *customerID, from, to)
-	}
-	if email != "" {
-		parts = append(parts, `(`+attributionCodeSelect+` WHERE c.shop_id = ? AND lower(c.customer_email) = lower(?) AND c.issued_at >= ? AND c.issued_at <= ?)`)
-		args = append(args, shopID, email, from, to)
-	}
-	var out []AttributionCode
-	err := s.conn(ctx).Raw(`SELECT * FROM (`+strings.Join(parts, " UNION ")+`) AS t ORDER BY issued_at, code LIMIT 100`, args...).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: codes issued to shopper: %w", TranslateError(err))
-	}
-	return out, nil
+	out, _, err := s.OrderCodes(ctx, OrderCodesQuery{ShopID: shopID, Values: values, Order: order})
+	return out, err
 }
 
 // RedeemCodes records one redemption of each code by an order: uses+1,
