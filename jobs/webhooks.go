@@ -162,24 +162,30 @@ func (j *Jobs) lockBatchOrders(ctx context.Context, ds []store.Delivery) error {
 
 // parsedOrder is the delivery's order payload, parsed by its batch or now.
 func parsedOrder(ctx context.Context, d *store.Delivery) (*payload.Order, error) {
-	if m := memoOf(ctx); m != nil {
-		if o, ok := m.orders[d.ID]; ok {
-			delete(m.orders, d.ID)
-			return o, nil
-		}
+	var m map[int64]*payload.Order
+	if b := memoOf(ctx); b != nil {
+		m = b.orders
 	}
-	return payload.ParseOrder(d.Payload)
+	return takeParsed(m, d, payload.ParseOrder)
 }
 
 // parsedRefund is the delivery's refund payload, parsed by its batch or now.
 func parsedRefund(ctx context.Context, d *store.Delivery) (*payload.Refund, error) {
-	if m := memoOf(ctx); m != nil {
-		if rf, ok := m.refunds[d.ID]; ok {
-			delete(m.refunds, d.ID)
-			return rf, nil
-		}
+	var m map[int64]*payload.Refund
+	if b := memoOf(ctx); b != nil {
+		m = b.refunds
 	}
-	return payload.ParseRefund(d.Payload)
+	return takeParsed(m, d, payload.ParseRefund)
+}
+
+// takeParsed takes the delivery's payload out of m (each is used once), or
+// parses it when m does not hold it.
+func takeParsed[T any](m map[int64]*T, d *store.Delivery, parse func([]byte) (*T, error)) (*T, error) {
+	if v, ok := m[d.ID]; ok {
+		delete(m, d.ID)
+		return v, nil
+	}
+	return parse(d.Payload)
 }
 
 // freshOrder is what recording a new order told about it.

@@ -114,25 +114,11 @@ func TestReportRollupsMatchConversions(t *testing.T) {
 
 	live := reportSnapshot(t, s, sh.ID, today)
 	foldAll(t, s, 97) // several batches
-	if folded := reportSnapshot(t, s, sh.ID, today); !reflect.DeepEqual(live, folded) {
-		for k := range live {
-			if !reflect.DeepEqual(live[k], folded[k]) {
-				t.Errorf("%s: live %+v\nfolded %+v", k, live[k], folded[k])
-			}
-		}
-		t.FailNow()
-	}
+	sameReports(t, "live", live, "folded", reportSnapshot(t, s, sh.ID, today))
 	if err := s.RebuildReports(ctx, sh.ID); err != nil {
 		t.Fatal(err)
 	}
-	if rebuilt := reportSnapshot(t, s, sh.ID, today); !reflect.DeepEqual(live, rebuilt) {
-		for k := range live {
-			if !reflect.DeepEqual(live[k], rebuilt[k]) {
-				t.Errorf("%s: live %+v\nrebuilt %+v", k, live[k], rebuilt[k])
-			}
-		}
-		t.FailNow()
-	}
+	sameReports(t, "live", live, "rebuilt", reportSnapshot(t, s, sh.ID, today))
 	// Customers refreshed by the fold alone (no cohort read before it)
 	// equal a rebuild too.
 	change(200)
@@ -141,19 +127,27 @@ func TestReportRollupsMatchConversions(t *testing.T) {
 	if err := s.RebuildReports(ctx, sh.ID); err != nil {
 		t.Fatal(err)
 	}
-	if rebuilt := reportSnapshot(t, s, sh.ID, today); !reflect.DeepEqual(folded, rebuilt) {
-		for k := range folded {
-			if !reflect.DeepEqual(folded[k], rebuilt[k]) {
-				t.Errorf("%s: folded %+v\nrebuilt %+v", k, folded[k], rebuilt[k])
-			}
-		}
-		t.FailNow()
-	}
+	sameReports(t, "folded", folded, "rebuilt", reportSnapshot(t, s, sh.ID, today))
 	// The other shop is untouched by this shop's changes and rebuild.
 	if got := reportSnapshot(t, s, other.ID, today); !reflect.DeepEqual(got, rebuiltOther) {
 		t.Fatal("the other shop's reports changed")
 	}
 	checkReportTotals(t, s, sh.ID, today)
+}
+
+// sameReports fails the test, naming each report that differs, unless two
+// snapshots are equal.
+func sameReports(t *testing.T, aName string, a map[string]any, bName string, b map[string]any) {
+	t.Helper()
+	if reflect.DeepEqual(a, b) {
+		return
+	}
+	for k := range a {
+		if !reflect.DeepEqual(a[k], b[k]) {
+			t.Errorf("%s: %s %+v\n%s %+v", k, aName, a[k], bName, b[k])
+		}
+	}
+	t.FailNow()
 }
 
 // foldAll folds every pending delta, limit rows at a time.
