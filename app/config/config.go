@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "DB_MAX_OPEN_CONNS", Default: "20", Help: "PostgreSQL pool size per process"},
 	{Name: "DB_MAX_IDLE_CONNS", Default: "10", Help: "idle PostgreSQL connections kept per process (below DB_MAX_OPEN_CONNS)"},
-	{Name: "WORKER_CONCURRENCY", Default: "20", Help: "asynq handlers running at once per worker process"},
+	{Name: "WORKER_CONCURRENCY", Default: "", Help: "asynq handlers running at once per worker process (empty: 6 per CPU, at least 8)"},
 	{Name: "SHUTDOWN_TIMEOUT", Default: "25s", Help: "how long shutdown waits for in-flight requests and jobs"},
 	{Name: "WEBHOOK_BODY_LIMIT", Default: "1048576", Help: "largest webhook body accepted, in bytes (larger -> 413)"},
 }
@@ -117,7 +118,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.DBMaxIdleConns, err = positiveInt(get, "DB_MAX_IDLE_CONNS"); err != nil {
 		return nil, err
 	}
-	if c.WorkerConcurrency, err = positiveInt(get, "WORKER_CONCURRENCY"); err != nil {
+	if get("WORKER_CONCURRENCY") == "" {
+		c.WorkerConcurrency = DefaultWorkerConcurrency(runtime.GOMAXPROCS(0))
+	} else if c.WorkerConcurrency, err = positiveInt(get, "WORKER_CONCURRENCY"); err != nil {
 		return nil, err
 	}
 	n, err := positiveInt(get, "WEBHOOK_BODY_LIMIT")
@@ -235,4 +238,13 @@ func checkURL(name, v string, schemes ...string) error {
 func IsConfigError(err error) bool {
 	var ce *Error
 	return errors.As(err, &ce)
+}
+
+// DefaultWorkerConcurrency is how many jobs a worker runs at once on cpus
+// CPUs: attribution is CPU work shared with PostgreSQL, and more handlers
+// than that only wait on each other's locks (on 2 CPUs, 12 handlers attribute
+// ~10% more orders per second than 20 did), while at least 8 leave room for
+// jobs that mostly wait on Shopify.
+func DefaultWorkerConcurrency(cpus int) int {
+	return max(8, 6*cpus)
 }

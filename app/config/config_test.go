@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -27,6 +28,24 @@ func TestLoadDefaultsNeedEncryptionKey(t *testing.T) {
 	}
 }
 
+// TestWorkerConcurrency: unset, a worker runs 6 jobs per CPU (at least 8);
+// set, the value.
+func TestWorkerConcurrency(t *testing.T) {
+	for cpus, want := range map[int]int{1: 8, 2: 12, 8: 48} {
+		if got := DefaultWorkerConcurrency(cpus); got != want {
+			t.Errorf("%d CPUs: %d handlers, want %d", cpus, got, want)
+		}
+	}
+	c, err := Load(env(map[string]string{"ENCRYPTION_KEY": "k:abc"}))
+	if err != nil || c.WorkerConcurrency != DefaultWorkerConcurrency(runtime.GOMAXPROCS(0)) {
+		t.Fatalf("unset: %d %v", c.WorkerConcurrency, err)
+	}
+	c, err = Load(env(map[string]string{"ENCRYPTION_KEY": "k:abc", "WORKER_CONCURRENCY": "5"}))
+	if err != nil || c.WorkerConcurrency != 5 {
+		t.Fatalf("5: %d %v", c.WorkerConcurrency, err)
+	}
+}
+
 func TestLoadNamesTheBadVariable(t *testing.T) {
 	base := map[string]string{"ENCRYPTION_KEY": "k:abc"}
 	cases := []struct{ name, val string }{
@@ -43,6 +62,7 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"DB_MAX_OPEN_CONNS", "-1"},
 		{"SHUTDOWN_TIMEOUT", "soon"},
 		{"WEBHOOK_BODY_LIMIT", "lots"},
+		{"WORKER_CONCURRENCY", "0"},
 		{"DB_MAX_IDLE_CONNS", "20"}, // equal to DB_MAX_OPEN_CONNS (20): would starve the bulk paths
 	}
 	for _, tc := range cases {
