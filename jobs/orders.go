@@ -66,16 +66,21 @@ func (j *Jobs) recordOrder(ctx context.Context, d *store.Delivery, final bool) (
 	if err != nil {
 		return nil, nil, err
 	}
-	row, err := orderRow(sh, o, d)
-	if err != nil {
-		return nil, nil, malformed(d, err)
-	}
-	rec, err := j.Store.RecordOrder(ctx, row, j.Now())
-	if err != nil {
-		return nil, nil, err
+	m := memoOf(ctx)
+	var row *store.Order
+	var rec store.OrderRecorded
+	if pre, ok := m.takeRecorded(d.ID); ok {
+		row, rec = pre.row, pre.rec // recorded with its batch
+	} else {
+		if row, err = orderRow(sh, o, d); err != nil {
+			return nil, nil, malformed(d, err)
+		}
+		if rec, err = j.Store.RecordOrder(ctx, row, j.Now()); err != nil {
+			return nil, nil, err
+		}
 	}
 	outcome := rec.Outcome
-	if m := memoOf(ctx); m != nil && outcome == store.Inserted {
+	if m != nil && outcome == store.Inserted {
 		var f freshOrder
 		if final && len(o.Refunds) == 0 { // embedded refunds change the row below
 			f = freshOrder{row: rec.Stored, noRefunds: rec.Refunds == 0}

@@ -81,7 +81,7 @@ func (j *Jobs) processTogether(ctx context.Context, ids []int64) bool {
 			return err
 		}
 		ctx = withBatchMemo(ctx)
-		if err := j.lockBatchOrders(ctx, ds); err != nil {
+		if err := j.prepareBatch(ctx, ds); err != nil {
 			return err
 		}
 		done = make([]store.DeliveryResult, 0, len(ds))
@@ -124,18 +124,28 @@ type batchMemo struct {
 	// recorded order, and orders are never deleted but with their shop).
 	newOrders map[[2]int64]freshOrder
 	// orders and refunds are the batch's payloads, parsed once by
-	// lockBatchOrders, by delivery id; each is used by its handler once.
+	// prepareBatch, by delivery id; each is used by its handler once.
 	orders  map[int64]*payload.Order
 	refunds map[int64]*payload.Refund
+	// recorded are the order versions prepareBatch recorded, by delivery.
+	recorded map[int64]recorded
 }
 
-// lockBatchOrders parses the batch's order and refund payloads and takes
-// the locks of every order they touch in one statement (the handlers would
-// take them one by one). A payload that does not parse, or a shop the app
-// does not know, is left to its handler to report.
-func (j *Jobs) lockBatchOrders(ctx context.Context, ds []store.Delivery) error {
+// prepareBatch parses the batch's order and refund payloads and takes the
+// locks of every order they touch in one statement (the handlers would take
+// them one by one). Then it records, in one statement, the new versions of
+// the orders that only one delivery of the batch touches (orders/create,
+// paid or updated, without embedded refunds): their handlers attribute them
+// as recorded. Attribution reads no order but its own, so recording them
+// before attributing any gives what one by one gives. A payload that does
+// not parse, or a shop the app does not know, is left to its handler to
+// report.
+func (j *Jobs) prepareBatch(ctx context.Context, ds []store.Delivery) error {
 	m := memoOf(ctx)
-	var orders [][2]int64
+	orders := make([][2]int64, 0, len(ds))
+	touches := make(map[[2]int64]int, len(ds))
+	var rows []*store.Order
+	var rowOf []int64 // delivery id of each row
 	for i := range ds {
 		d := &ds[i]
 		sh, err := j.shopFor(ctx, d)
@@ -149,15 +159,61 @@ func (j *Jobs) lockBatchOrders(ctx context.Context, ds []store.Delivery) error {
 			if rf, err := payload.ParseRefund(d.Payload); err == nil {
 				m.refunds[d.ID] = rf
 				orders = append(orders, [2]int64{sh.ID, rf.OrderID})
+				touches[orders[len(orders)-1]]++
 			}
 			continue
 		}
-		if o, err := payload.ParseOrder(d.Payload); err == nil {
-			m.orders[d.ID] = o
-			orders = append(orders, [2]int64{sh.ID, o.ID})
+		o, err := payload.ParseOrder(d.Payload)
+		if err != nil {
+			continue
+		}
+		m.orders[d.ID] = o
+		orders = append(orders, [2]int64{sh.ID, o.ID})
+		touches[orders[len(orders)-1]]++
+		if d.Topic == "orders/cancelled" || len(o.Refunds) > 0 {
+			continue
+		}
+		if row, err := orderRow(sh, o, d); err == nil {
+			rows, rowOf = append(rows, row), append(rowOf, d.ID)
 		}
 	}
-	return j.Store.LockOrders(ctx, orders)
+	if err := j.Store.LockOrders(ctx, orders); err != nil {
+		return err
+	}
+	var once []*store.Order
+	var onceOf []int64
+	for i, r := range rows {
+		if touches[[2]int64{r.ShopID, r.OrderID}] == 1 {
+			once, onceOf = append(once, r), append(onceOf, rowOf[i])
+		}
+	}
+	if len(once) < 2 {
+		return nil // one statement either way
+	}
+	recs, err := j.Store.RecordOrders(ctx, once, j.Now())
+	if err != nil {
+		return err
+	}
+	for i, rec := range recs {
+		m.recorded[onceOf[i]] = recorded{row: once[i], rec: rec}
+	}
+	return nil
+}
+
+// recorded is an order version prepareBatch recorded for its delivery.
+type recorded struct {
+	row *store.Order
+	rec store.OrderRecorded
+}
+
+// takeRecorded returns (once) what prepareBatch recorded for delivery id.
+func (m *batchMemo) takeRecorded(id int64) (recorded, bool) {
+	if m == nil {
+		return recorded{}, false
+	}
+	r, ok := m.recorded[id]
+	delete(m.recorded, id)
+	return r, ok
 }
 
 // parsedOrder is the delivery's order payload, parsed by its batch or now.
@@ -201,7 +257,8 @@ type batchMemoKey struct{}
 
 func withBatchMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{shops: map[string]*store.Shop{}, partners: map[int64][]store.PartnerCommission{},
-		newOrders: map[[2]int64]freshOrder{}, orders: map[int64]*payload.Order{}, refunds: map[int64]*payload.Refund{}})
+		newOrders: map[[2]int64]freshOrder{}, orders: map[int64]*payload.Order{}, refunds: map[int64]*payload.Refund{},
+		recorded: map[int64]recorded{}})
 }
 
 func memoOf(ctx context.Context) *batchMemo {

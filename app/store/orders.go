@@ -114,33 +114,46 @@ func (s *Store) lockKey(ctx context.Context, key string) error {
 	return nil
 }
 
-// LockOrders takes the locks of many (shop, order) pairs in one statement,
-// in hash order (two transactions taking overlapping sets wait, they do not
-// deadlock), for a transaction that will record or attribute them: the
+// LockOrders takes the locks of many (shop, order) pairs in one statement
+// (lockKeys), for a transaction that will record or attribute them: the
 // per-order lockKey calls inside it then cost nothing.
 func (s *Store) LockOrders(ctx context.Context, orders [][2]int64) error {
+	keys := make([]string, len(orders))
+	for i, o := range orders {
+		keys[i] = orderLockKey(o[0], o[1])
+	}
+	return s.lockKeys(ctx, keys)
+}
+
+// lockKeys takes lockKey's locks of many keys in one statement, in hash
+// order (two transactions taking overlapping sets wait, they do not
+// deadlock), skipping those the transaction holds.
+func (s *Store) lockKeys(ctx context.Context, keys []string) error {
 	st := stateOf(ctx)
 	if st == nil {
-		return errors.New("store: lock orders outside a transaction")
+		return errors.New("store: lock keys outside a transaction")
 	}
-	keys := make([]string, 0, len(orders))
-	for _, o := range orders {
-		if k := orderLockKey(o[0], o[1]); !st.locks[k] {
-			keys = append(keys, k)
+	need := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if !st.locks[k] {
+			need = append(need, k)
 		}
 	}
-	if len(keys) == 0 {
+	switch len(need) {
+	case 0:
 		return nil
+	case 1:
+		return s.lockKey(ctx, need[0])
 	}
 	err := s.conn(ctx).Exec(`SELECT count(pg_advisory_xact_lock(l.h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
-		FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS k ORDER BY 1) AS l`, textArrayJSON(keys)).Error
+		FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS k ORDER BY 1) AS l`, textArrayJSON(need)).Error
 	if err != nil {
-		return fmt.Errorf("store: lock orders: %w", TranslateError(err))
+		return fmt.Errorf("store: lock: %w", TranslateError(err))
 	}
 	if st.locks == nil {
 		st.locks = map[string]bool{}
 	}
-	for _, k := range keys {
+	for _, k := range need {
 		st.locks[k] = true
 	}
 	return nil
@@ -198,15 +211,29 @@ func keepOnReconcile(col string) string {
 	return col + ` = CASE WHEN EXCLUDED.source = 'reconcile' THEN orders.` + col + ` ELSE EXCLUDED.` + col + ` END`
 }
 
-var upsertOrderSQL = `INSERT INTO orders (shop_id, order_id, admin_graphql_api_id, name, email, customer_id, checkout_token,
+// upsertOrdersSQL records the versions of one or more orders (distinct
+// shop and order pairs) from a JSON array of orderVersion.
+var upsertOrdersSQL = `INSERT INTO orders (shop_id, order_id, admin_graphql_api_id, name, email, customer_id, checkout_token,
 	currency, total_minor, subtotal_minor, discount_minor, shipping_minor, current_total_minor, current_subtotal_minor,
 	discount_codes, note_attributes, landing_site, referring_site, browser_ip, user_agent, source_name, financial_status,
 	test, order_created_at, order_updated_at, cancelled_at, cancel_reason, source, first_webhook_id, last_webhook_id,
 	created_at, updated_at, country, refunded_minor)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + textArrayFromJSON + `,CAST(? AS jsonb),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
+SELECT v.shop_id, v.order_id, v.admin_graphql_api_id, v.name, v.email, v.customer_id, v.checkout_token,
+	v.currency, v.total_minor, v.subtotal_minor, v.discount_minor, v.shipping_minor, v.current_total_minor, v.current_subtotal_minor,
+	ARRAY(SELECT c FROM jsonb_array_elements_text(v.discount_codes) WITH ORDINALITY AS t(c, i) ORDER BY i), v.note_attributes,
+	v.landing_site, v.referring_site, v.browser_ip, v.user_agent, v.source_name, v.financial_status,
+	v.test, v.order_created_at, v.order_updated_at, v.cancelled_at, v.cancel_reason, v.source, v.webhook_id, v.webhook_id,
+	CAST(? AS timestamptz), CAST(? AS timestamptz), v.country,
 	-- Refunds recorded before this version (even before the order): the
 	-- sum is taken here, under the order's lock, not by a second statement.
-	(SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE shop_id = ? AND order_id = ?))
+	(SELECT COALESCE(SUM(r.amount_minor), 0) FROM refunds r WHERE r.shop_id = v.shop_id AND r.order_id = v.order_id)
+FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, order_id bigint, admin_graphql_api_id text, name text, email text,
+	customer_id bigint, checkout_token text, currency text, total_minor bigint, subtotal_minor bigint, discount_minor bigint,
+	shipping_minor bigint, current_total_minor bigint, current_subtotal_minor bigint, discount_codes jsonb, note_attributes jsonb,
+	landing_site text, referring_site text, browser_ip text, user_agent text, source_name text, financial_status text, test boolean,
+	order_created_at timestamptz, order_updated_at timestamptz, cancelled_at timestamptz, cancel_reason text, source text,
+	webhook_id text, country text)
+ORDER BY v.shop_id, v.order_id
 ON CONFLICT (shop_id, order_id) DO UPDATE SET
 	admin_graphql_api_id = COALESCE(NULLIF(EXCLUDED.admin_graphql_api_id, ''), orders.admin_graphql_api_id),
 	name = COALESCE(NULLIF(EXCLUDED.name, ''), orders.name),
@@ -267,68 +294,156 @@ type OrderRecorded struct {
 // RecordOrder is UpsertOrder, also returning the stored row and its refund
 // count from the same statement.
 func (s *Store) RecordOrder(ctx context.Context, o *Order, now time.Time) (OrderRecorded, error) {
-	if o.Source != OrderSourceWebhook && o.Source != OrderSourceReconcile {
-		return OrderRecorded{}, fmt.Errorf("store: upsert order %d: unknown source %q", o.OrderID, o.Source)
+	rs, err := s.RecordOrders(ctx, []*Order{o}, now)
+	if err != nil {
+		return OrderRecorded{}, err
 	}
-	notes := o.NoteAttributes
-	if len(notes) == 0 {
-		notes = json.RawMessage(`[]`)
+	return rs[0], nil
+}
+
+// orderVersion is one row of upsertOrdersSQL's JSON array.
+type orderVersion struct {
+	ShopID               int64           `json:"shop_id"`
+	OrderID              int64           `json:"order_id"`
+	AdminGraphQLAPIID    string          `json:"admin_graphql_api_id"`
+	Name                 string          `json:"name"`
+	Email                string          `json:"email"`
+	CustomerID           *int64          `json:"customer_id"`
+	CheckoutToken        string          `json:"checkout_token"`
+	Currency             string          `json:"currency"`
+	TotalMinor           int64           `json:"total_minor"`
+	SubtotalMinor        *int64          `json:"subtotal_minor"`
+	DiscountMinor        *int64          `json:"discount_minor"`
+	ShippingMinor        *int64          `json:"shipping_minor"`
+	CurrentTotalMinor    *int64          `json:"current_total_minor"`
+	CurrentSubtotalMinor *int64          `json:"current_subtotal_minor"`
+	DiscountCodes        []string        `json:"discount_codes"`
+	NoteAttributes       json.RawMessage `json:"note_attributes"`
+	LandingSite          string          `json:"landing_site"`
+	ReferringSite        string          `json:"referring_site"`
+	BrowserIP            string          `json:"browser_ip"`
+	UserAgent            string          `json:"user_agent"`
+	SourceName           string          `json:"source_name"`
+	FinancialStatus      string          `json:"financial_status"`
+	Test                 bool            `json:"test"`
+	OrderCreatedAt       time.Time       `json:"order_created_at"`
+	OrderUpdatedAt       time.Time       `json:"order_updated_at"`
+	CancelledAt          *time.Time      `json:"cancelled_at"`
+	CancelReason         string          `json:"cancel_reason"`
+	Source               string          `json:"source"`
+	WebhookID            string          `json:"webhook_id"`
+	Country              string          `json:"country"`
+}
+
+// RecordOrders records versions of several orders (distinct shop and order
+// pairs) in one statement, under their locks, and returns what RecordOrder
+// would have for each, in order.
+func (s *Store) RecordOrders(ctx context.Context, orders []*Order, now time.Time) ([]OrderRecorded, error) {
+	vs := make([]orderVersion, len(orders))
+	keys := make([]string, 0, 2*len(orders))
+	at := make(map[[2]int64]int, len(orders))
+	for i, o := range orders {
+		if o.Source != OrderSourceWebhook && o.Source != OrderSourceReconcile {
+			return nil, fmt.Errorf("store: upsert order %d: unknown source %q", o.OrderID, o.Source)
+		}
+		k := [2]int64{o.ShopID, o.OrderID}
+		if _, dup := at[k]; dup {
+			return nil, fmt.Errorf("store: upsert order %d of shop %d: twice in one statement", o.OrderID, o.ShopID)
+		}
+		at[k] = i
+		notes := o.NoteAttributes
+		if len(notes) == 0 {
+			notes = json.RawMessage(`[]`)
+		}
+		// Times as PostgreSQL keeps them (microseconds, truncated as a
+		// bound parameter is).
+		var cancelled *time.Time
+		if o.CancelledAt != nil {
+			t := o.CancelledAt.Truncate(time.Microsecond)
+			cancelled = &t
+		}
+		vs[i] = orderVersion{ShopID: o.ShopID, OrderID: o.OrderID, AdminGraphQLAPIID: o.AdminGraphQLAPIID, Name: o.Name, Email: o.Email,
+			CustomerID: o.CustomerID, CheckoutToken: o.CheckoutToken, Currency: o.Currency, TotalMinor: o.TotalMinor,
+			SubtotalMinor: o.SubtotalMinor, DiscountMinor: o.DiscountMinor, ShippingMinor: o.ShippingMinor,
+			CurrentTotalMinor: o.CurrentTotalMinor, CurrentSubtotalMinor: o.CurrentSubtotalMinor,
+			DiscountCodes: NormalizeCodes(o.DiscountCodes), NoteAttributes: notes, LandingSite: o.LandingSite, ReferringSite: o.ReferringSite,
+			BrowserIP: o.BrowserIP, UserAgent: o.UserAgent, SourceName: o.SourceName, FinancialStatus: o.FinancialStatus, Test: o.Test,
+			OrderCreatedAt: o.OrderCreatedAt.Truncate(time.Microsecond), OrderUpdatedAt: o.OrderUpdatedAt.Truncate(time.Microsecond),
+			CancelledAt: cancelled, CancelReason: o.CancelReason, Source: o.Source, WebhookID: o.LastWebhookID, Country: o.Country}
+		keys = append(keys, orderLockKey(o.ShopID, o.OrderID))
+		if o.CheckoutToken != "" {
+			keys = append(keys, checkoutLockKey(o.ShopID, o.CheckoutToken))
+		}
 	}
-	outcome := Stale
-	var res OrderRecorded
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.lockKey(ctx, orderLockKey(o.ShopID, o.OrderID)); err != nil {
+	b, err := json.Marshal(vs)
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert orders: %w", err)
+	}
+	out := make([]OrderRecorded, len(orders))
+	for i := range out {
+		out[i].Outcome = Stale
+	}
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockKeys(ctx, keys); err != nil {
 			return err
 		}
-		if o.CheckoutToken != "" {
-			if err := s.lockKey(ctx, checkoutLockKey(o.ShopID, o.CheckoutToken)); err != nil {
-				return err
-			}
-		}
-		rows, err := s.conn(ctx).Raw(upsertOrderSQL,
-			o.ShopID, o.OrderID, o.AdminGraphQLAPIID, o.Name, o.Email, o.CustomerID, o.CheckoutToken,
-			o.Currency, o.TotalMinor, o.SubtotalMinor, o.DiscountMinor, o.ShippingMinor, o.CurrentTotalMinor, o.CurrentSubtotalMinor,
-			textArrayJSON(NormalizeCodes(o.DiscountCodes)), string(notes), o.LandingSite, o.ReferringSite, o.BrowserIP, o.UserAgent,
-			o.SourceName, o.FinancialStatus, o.Test, o.OrderCreatedAt, o.OrderUpdatedAt, o.CancelledAt, o.CancelReason,
-			o.Source, o.LastWebhookID, o.LastWebhookID, now, now, o.Country, o.ShopID, o.OrderID).Rows()
+		rows, err := s.conn(ctx).Raw(upsertOrdersSQL, now, now, string(b)).Rows()
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		if rows.Next() {
+		for rows.Next() {
 			var inserted bool
-			stored, err := scanOrder(rows, &inserted, &res.Refunds)
+			var refunds int
+			stored, err := scanOrder(rows, &inserted, &refunds)
 			if err != nil {
 				return err
 			}
-			res.Stored, outcome = stored, Updated
+			i := at[[2]int64{stored.ShopID, stored.OrderID}]
+			out[i] = OrderRecorded{Outcome: Updated, Stored: stored, Refunds: refunds}
 			if inserted {
-				outcome = Inserted
+				out[i].Outcome = Inserted
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		rows.Close()
-		if !outcome.Applied() {
+		// A checkout that became an applied order is not abandoned (the
+		// first order of a token wins, as one by one).
+		type done struct {
+			ShopID  int64     `json:"shop_id"`
+			Token   string    `json:"token"`
+			OrderID int64     `json:"order_id"`
+			At      time.Time `json:"at"`
+		}
+		var ds []done
+		seen := map[string]bool{}
+		for i, o := range orders {
+			if o.CheckoutToken == "" || !out[i].Outcome.Applied() || seen[checkoutLockKey(o.ShopID, o.CheckoutToken)] {
+				continue
+			}
+			seen[checkoutLockKey(o.ShopID, o.CheckoutToken)] = true
+			ds = append(ds, done{ShopID: o.ShopID, Token: o.CheckoutToken, OrderID: o.OrderID, At: o.OrderCreatedAt.Truncate(time.Microsecond)})
+		}
+		if len(ds) == 0 {
 			return nil
 		}
-		if o.CheckoutToken != "" {
-			// The checkout became this order: it is not abandoned.
-			err := s.conn(ctx).Exec(`UPDATE checkouts SET completed_at = COALESCE(completed_at, ?), order_id = COALESCE(order_id, ?), updated_at = ?
-				WHERE shop_id = ? AND token = ? AND (completed_at IS NULL OR order_id IS NULL)`,
-				o.OrderCreatedAt, o.OrderID, now, o.ShopID, o.CheckoutToken).Error
-			if err != nil {
-				return err
-			}
+		cb, err := json.Marshal(ds)
+		if err != nil {
+			return err
 		}
-		return nil
+		return s.conn(ctx).Exec(`UPDATE checkouts c SET completed_at = COALESCE(c.completed_at, v.at), order_id = COALESCE(c.order_id, v.order_id), updated_at = ?
+			FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, token text, order_id bigint, at timestamptz)
+			WHERE c.shop_id = v.shop_id AND c.token = v.token AND (c.completed_at IS NULL OR c.order_id IS NULL)`, now, string(cb)).Error
 	})
 	if err != nil {
-		return OrderRecorded{}, fmt.Errorf("store: upsert order %d of shop %d: %w", o.OrderID, o.ShopID, TranslateError(err))
+		if len(orders) == 1 {
+			return nil, fmt.Errorf("store: upsert order %d of shop %d: %w", orders[0].OrderID, orders[0].ShopID, TranslateError(err))
+		}
+		return nil, fmt.Errorf("store: upsert %d orders: %w", len(orders), TranslateError(err))
 	}
-	res.Outcome = outcome
-	return res, nil
+	return out, nil
 }
 
 // recomputeRefunded sets an order's refunded_minor to the sum of its
