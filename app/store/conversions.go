@@ -554,24 +554,22 @@ func (s *Store) redeemMany(ctx context.Context, rs []codeRedemption) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(rs)
-	if err != nil {
-		return fmt.Errorf("store: redeem codes: %w", err)
-	}
-	err = s.conn(ctx).Exec(`WITH v AS (
+	return s.execWrites(ctx, redeemWrite(rs))
+}
+
+// redeemWrite is redeemMany's write.
+func redeemWrite(rs []codeRedemption) write {
+	return write{name: "redeemed", args: []any{jsonArg(rs)}, cte: `redeem AS (
 			SELECT * FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, code text, uses int, at timestamptz)
-		), locked AS (
-			SELECT c.shop_id, c.code FROM codes c JOIN v ON c.shop_id = v.shop_id AND c.code = v.code
+		), redeem_locked AS (
+			SELECT c.shop_id, c.code FROM codes c JOIN redeem v ON c.shop_id = v.shop_id AND c.code = v.code
 			ORDER BY c.shop_id, c.code FOR UPDATE OF c
-		)
-		UPDATE codes c SET uses = c.uses + v.uses, redeemed_at = LEAST(COALESCE(c.redeemed_at, v.at), v.at),
-			status = CASE WHEN c.kind = 'unique' AND c.status IN ('available', 'issued', 'expired') THEN 'redeemed' ELSE c.status END
-		FROM locked l JOIN v ON v.shop_id = l.shop_id AND v.code = l.code
-		WHERE c.shop_id = l.shop_id AND c.code = l.code`, string(b)).Error
-	if err != nil {
-		return fmt.Errorf("store: redeem codes: %w", TranslateError(err))
-	}
-	return nil
+		), redeemed AS (
+			UPDATE codes c SET uses = c.uses + v.uses, redeemed_at = LEAST(COALESCE(c.redeemed_at, v.at), v.at),
+				status = CASE WHEN c.kind = 'unique' AND c.status IN ('available', 'issued', 'expired') THEN 'redeemed' ELSE c.status END
+			FROM redeem_locked l JOIN redeem v ON v.shop_id = l.shop_id AND v.code = l.code
+			WHERE c.shop_id = l.shop_id AND c.code = l.code
+			RETURNING 1)`}
 }
 
 // ClickRow is a clicks row as attribution reads it.

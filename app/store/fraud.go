@@ -110,6 +110,12 @@ func (s *Store) countSubjectHours(ctx context.Context, e *FraudEvent) error {
 // addSubjectHours adds m to fraud_subject_hours in one statement, rows in
 // key order.
 func (s *Store) addSubjectHours(ctx context.Context, m map[SubjectHourKey]int) error {
+	return s.execWrites(ctx, subjectHoursWrite(m))
+}
+
+// subjectHoursWrite is the write adding m to fraud_subject_hours, rows in
+// key order.
+func subjectHoursWrite(m map[SubjectHourKey]int) write {
 	keys := make([]SubjectHourKey, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -118,21 +124,26 @@ func (s *Store) addSubjectHours(ctx context.Context, m map[SubjectHourKey]int) e
 		return cmp.Or(cmpInt64(a.ShopID, b.ShopID), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject),
 			a.Hour.Compare(b.Hour), strings.Compare(a.Country, b.Country), cmpBool(a.Cold, b.Cold))
 	})
-	var sb strings.Builder
-	args := make([]any, 0, 7*len(keys))
+	type row struct {
+		ShopID  int64     `json:"shop_id"`
+		Kind    string    `json:"kind"`
+		Subject string    `json:"subject"`
+		Hour    time.Time `json:"hour"`
+		Country string    `json:"country"`
+		Cold    bool      `json:"cold"`
+		N       int       `json:"n"`
+	}
+	rows := make([]row, len(keys))
 	for i, k := range keys {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(CAST(? AS BIGINT), ?, ?, CAST(? AS TIMESTAMPTZ), ?, CAST(? AS BOOLEAN), CAST(? AS INT))")
-		args = append(args, k.ShopID, k.Kind, k.Subject, k.Hour, k.Country, k.Cold, m[k])
+		rows[i] = row{k.ShopID, k.Kind, k.Subject, k.Hour, k.Country, k.Cold, m[k]}
 	}
-	err := s.conn(ctx).Exec(`INSERT INTO fraud_subject_hours (shop_id, kind, subject, hour, country, cold, n) VALUES `+sb.String()+`
-		ON CONFLICT (shop_id, kind, subject, hour, country, cold) DO UPDATE SET n = fraud_subject_hours.n + EXCLUDED.n`, args...).Error
-	if err != nil {
-		return fmt.Errorf("store: fraud subject hours: %w", TranslateError(err))
-	}
-	return nil
+	return write{name: "hours", args: []any{jsonArg(rows)}, cte: `hours AS (
+		INSERT INTO fraud_subject_hours (shop_id, kind, subject, hour, country, cold, n)
+		SELECT v.shop_id, v.kind, v.subject, v.hour, v.country, v.cold, v.n
+		FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, kind text, subject text, hour timestamptz, country text, cold boolean, n int)
+		ORDER BY v.shop_id, v.kind, v.subject, v.hour, v.country, v.cold
+		ON CONFLICT (shop_id, kind, subject, hour, country, cold) DO UPDATE SET n = fraud_subject_hours.n + EXCLUDED.n
+		RETURNING 1)`}
 }
 
 func cmpBool(a, b bool) int {
@@ -214,20 +225,42 @@ func (s *Store) bumpFraudCounts(ctx context.Context, shopID int64, partnerID *in
 }
 
 func (s *Store) addFraudCounts(ctx context.Context, shopID int64, ids []int64, orders, refunded int) error {
+	m := make(map[[2]int64][2]int, len(ids))
 	for _, p := range ids {
-		// The shard is the database session's: a connection runs one
-		// transaction at a time, so concurrent attributions (each on its
-		// own connection) update different rows and never wait for each
-		// other's commit, whatever orders they carry.
-		err := s.conn(ctx).Exec(`INSERT INTO fraud_refund_counts (shop_id, partner_id, shard, orders, refunded)
-			VALUES (?, ?, pg_backend_pid() % ?, ?, ?)
-			ON CONFLICT (shop_id, partner_id, shard) DO UPDATE SET orders = fraud_refund_counts.orders + EXCLUDED.orders,
-			refunded = fraud_refund_counts.refunded + EXCLUDED.refunded`, shopID, p, fraudCountShards, orders, refunded).Error
-		if err != nil {
-			return fmt.Errorf("store: fraud counts: %w", TranslateError(err))
-		}
+		m[[2]int64{shopID, p}] = [2]int{orders, refunded}
 	}
-	return nil
+	return s.execWrites(ctx, fraudCountsWrite(m))
+}
+
+// fraudCountsWrite is the write adding m ((shop, partner) -> (orders,
+// refunded)) to the refund-rate counters, rows in key order. The shard is
+// the database session's: a connection runs one transaction at a time, so
+// concurrent attributions (each on its own connection) update different
+// rows and never wait for each other's commit, whatever orders they carry.
+func fraudCountsWrite(m map[[2]int64][2]int) write {
+	keys := make([][2]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int64) int { return cmp.Or(cmpInt64(a[0], b[0]), cmpInt64(a[1], b[1])) })
+	type row struct {
+		ShopID    int64 `json:"shop_id"`
+		PartnerID int64 `json:"partner_id"`
+		Orders    int   `json:"orders"`
+		Refunded  int   `json:"refunded"`
+	}
+	rows := make([]row, len(keys))
+	for i, k := range keys {
+		rows[i] = row{k[0], k[1], m[k][0], m[k][1]}
+	}
+	return write{name: "counts", args: []any{fraudCountShards, jsonArg(rows)}, cte: `counts AS (
+		INSERT INTO fraud_refund_counts (shop_id, partner_id, shard, orders, refunded)
+		SELECT v.shop_id, v.partner_id, pg_backend_pid() % ?, v.orders, v.refunded
+		FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, partner_id bigint, orders int, refunded int)
+		ORDER BY v.shop_id, v.partner_id
+		ON CONFLICT (shop_id, partner_id, shard) DO UPDATE SET orders = fraud_refund_counts.orders + EXCLUDED.orders,
+			refunded = fraud_refund_counts.refunded + EXCLUDED.refunded
+		RETURNING 1)`}
 }
 
 // MarkFraudRefunded records that a scored order was refunded (once: a

@@ -4,9 +4,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -172,49 +172,78 @@ func stateOf(ctx context.Context) *txState {
 // key order (two transactions touching the same rows lock them in the same
 // order).
 func (st *txState) beforeCommit(ctx context.Context, s *Store) error {
+	var ws []write
 	if len(st.hours) > 0 {
-		if err := s.addSubjectHours(ctx, st.hours); err != nil {
-			return err
-		}
+		ws = append(ws, subjectHoursWrite(st.hours))
 		st.hours = nil
 	}
 	if len(st.refundCounts) > 0 {
-		keys := make([][2]int64, 0, len(st.refundCounts))
-		for k := range st.refundCounts {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b [2]int64) int { return cmp.Or(cmpInt64(a[0], b[0]), cmpInt64(a[1], b[1])) })
-		for _, k := range keys {
-			c := st.refundCounts[k]
-			if err := s.addFraudCounts(ctx, k[0], []int64{k[1]}, c[0], c[1]); err != nil {
-				return err
-			}
-		}
+		ws = append(ws, fraudCountsWrite(st.refundCounts))
 		st.refundCounts = nil
 	}
-	if len(st.redeem) == 0 {
+	if len(st.redeem) > 0 {
+		keys := make([]redeemKey, 0, len(st.redeem))
+		for k := range st.redeem {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b redeemKey) int {
+			if c := cmpInt64(a.shopID, b.shopID); c != 0 {
+				return c
+			}
+			return strings.Compare(a.code, b.code)
+		})
+		rs := make([]codeRedemption, len(keys))
+		for i, k := range keys {
+			d := st.redeem[k]
+			rs[i] = codeRedemption{ShopID: k.shopID, Code: k.code, Uses: d.uses, At: d.at}
+		}
+		ws = append(ws, redeemWrite(rs))
+		st.redeem = nil
+	}
+	return s.execWrites(ctx, ws...)
+}
+
+// write is one data-modifying part of a statement: cte is one or more
+// "name AS (...)" common table expressions, the last of them named name and
+// returning a row per row written.
+type write struct {
+	name, cte string
+	args      []any
+}
+
+// execWrites runs writes as one statement, in the order given (each one's
+// rows are locked in its own key order, so concurrent transactions take
+// them in the same order).
+func (s *Store) execWrites(ctx context.Context, ws ...write) error {
+	if len(ws) == 0 {
 		return nil
 	}
-	keys := make([]redeemKey, 0, len(st.redeem))
-	for k := range st.redeem {
-		keys = append(keys, k)
+	ctes := make([]string, len(ws))
+	counts := make([]string, len(ws))
+	var args []any
+	for i, w := range ws {
+		ctes[i], counts[i] = w.cte, "(SELECT count(*) FROM "+w.name+")"
+		args = append(args, w.args...)
 	}
-	slices.SortFunc(keys, func(a, b redeemKey) int {
-		if c := cmpInt64(a.shopID, b.shopID); c != 0 {
-			return c
+	var n int64
+	err := s.conn(ctx).Raw("WITH "+strings.Join(ctes, ", ")+" SELECT "+strings.Join(counts, " + "), args...).Row().Scan(&n)
+	if err != nil {
+		names := make([]string, len(ws))
+		for i, w := range ws {
+			names[i] = w.name
 		}
-		return strings.Compare(a.code, b.code)
-	})
-	rs := make([]codeRedemption, len(keys))
-	for i, k := range keys {
-		d := st.redeem[k]
-		rs[i] = codeRedemption{ShopID: k.shopID, Code: k.code, Uses: d.uses, At: d.at}
+		return fmt.Errorf("store: write %s: %w", strings.Join(names, ", "), TranslateError(err))
 	}
-	if err := s.redeemMany(ctx, rs); err != nil {
-		return err
-	}
-	st.redeem = nil
 	return nil
+}
+
+// jsonArg encodes v as a JSON parameter (for jsonb_to_recordset).
+func jsonArg(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: encode %T: %v", v, err)) // plain structs of numbers, strings and times
+	}
+	return string(b)
 }
 
 // TranslateError maps driver errors to the store's sentinels so callers never
