@@ -103,12 +103,19 @@ func (s *Store) refreshReportCustomers(ctx context.Context, keys string) error {
 }
 
 // refreshPendingReportCustomers refreshes the customers named by the shop's
-// deltas not folded yet, so its cohorts can be read from the rollups.
+// deltas not folded yet, so its cohorts can be read from the rollups, and
+// takes the names off those deltas: the next read (and the fold) does not
+// refresh them again. A delta written after this one's snapshot keeps its
+// name and is refreshed later.
 func (s *Store) refreshPendingReportCustomers(ctx context.Context, shopID int64) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		var keys string
-		err := s.conn(ctx).Raw(`SELECT COALESCE(jsonb_agg(jsonb_build_object('shop_id', ?::bigint, 'key', k)), '[]')::text
-			FROM (SELECT DISTINCT customer_key AS k FROM report_daily_deltas WHERE shop_id = ? AND customer_key IS NOT NULL) d`,
+		err := s.conn(ctx).Raw(`WITH named AS (
+				UPDATE report_daily_deltas d SET customer_key = NULL
+				FROM (SELECT id, customer_key FROM report_daily_deltas WHERE shop_id = ? AND customer_key IS NOT NULL FOR UPDATE) o
+				WHERE d.id = o.id
+				RETURNING o.customer_key AS k
+			) SELECT COALESCE(jsonb_agg(DISTINCT jsonb_build_object('shop_id', ?::bigint, 'key', k)), '[]')::text FROM named`,
 			shopID, shopID).Row().Scan(&keys)
 		if err != nil {
 			return fmt.Errorf("store: pending report customers: %w", TranslateError(err))
