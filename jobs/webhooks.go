@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -142,10 +144,8 @@ type batchMemo struct {
 // report.
 func (j *Jobs) prepareBatch(ctx context.Context, ds []store.Delivery) error {
 	m := memoOf(ctx)
-	orders := make([][2]int64, 0, len(ds))
-	touches := make(map[[2]int64]int, len(ds))
-	var rows []*store.Order
-	var rowOf []int64 // delivery id of each row
+	touches := make(map[[2]int64]int, len(ds)) // deliveries per (shop, order)
+	var rows []recorded                        // order versions to record, by delivery
 	for i := range ds {
 		d := &ds[i]
 		sh, err := j.shopFor(ctx, d)
@@ -158,8 +158,7 @@ func (j *Jobs) prepareBatch(ctx context.Context, ds []store.Delivery) error {
 		if d.Topic == "refunds/create" {
 			if rf, err := payload.ParseRefund(d.Payload); err == nil {
 				m.refunds[d.ID] = rf
-				orders = append(orders, [2]int64{sh.ID, rf.OrderID})
-				touches[orders[len(orders)-1]]++
+				touches[[2]int64{sh.ID, rf.OrderID}]++
 			}
 			continue
 		}
@@ -168,42 +167,41 @@ func (j *Jobs) prepareBatch(ctx context.Context, ds []store.Delivery) error {
 			continue
 		}
 		m.orders[d.ID] = o
-		orders = append(orders, [2]int64{sh.ID, o.ID})
-		touches[orders[len(orders)-1]]++
+		touches[[2]int64{sh.ID, o.ID}]++
 		if d.Topic == "orders/cancelled" || len(o.Refunds) > 0 {
 			continue
 		}
 		if row, err := orderRow(sh, o, d); err == nil {
-			rows, rowOf = append(rows, row), append(rowOf, d.ID)
+			rows = append(rows, recorded{delivery: d.ID, row: row})
 		}
 	}
-	if err := j.Store.LockOrders(ctx, orders); err != nil {
+	if err := j.Store.LockOrders(ctx, slices.Collect(maps.Keys(touches))); err != nil {
 		return err
 	}
-	var once []*store.Order
-	var onceOf []int64
-	for i, r := range rows {
-		if touches[[2]int64{r.ShopID, r.OrderID}] == 1 {
-			once, onceOf = append(once, r), append(onceOf, rowOf[i])
-		}
-	}
-	if len(once) < 2 {
+	rows = slices.DeleteFunc(rows, func(r recorded) bool { return touches[[2]int64{r.row.ShopID, r.row.OrderID}] > 1 })
+	if len(rows) < 2 {
 		return nil // one statement either way
+	}
+	once := make([]*store.Order, len(rows))
+	for i, r := range rows {
+		once[i] = r.row
 	}
 	recs, err := j.Store.RecordOrders(ctx, once, j.Now())
 	if err != nil {
 		return err
 	}
-	for i, rec := range recs {
-		m.recorded[onceOf[i]] = recorded{row: once[i], rec: rec}
+	for i, r := range rows {
+		r.rec = recs[i]
+		m.recorded[r.delivery] = r
 	}
 	return nil
 }
 
 // recorded is an order version prepareBatch recorded for its delivery.
 type recorded struct {
-	row *store.Order
-	rec store.OrderRecorded
+	delivery int64
+	row      *store.Order
+	rec      store.OrderRecorded
 }
 
 // takeRecorded returns (once) what prepareBatch recorded for delivery id.

@@ -175,8 +175,7 @@ func int64sJSON(v []int64) string {
 	if v == nil {
 		v = []int64{}
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return jsonArg(v)
 }
 
 // FirstEntry is a ledger entry written with its conversion by

@@ -189,8 +189,7 @@ func textArrayJSON(v []string) string {
 	if v == nil {
 		v = []string{}
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return jsonArg(v)
 }
 
 // textArrayFromJSON is the SQL expression turning a JSON array parameter into
@@ -420,22 +419,19 @@ func (s *Store) RecordOrders(ctx context.Context, orders []*Order, now time.Time
 		var ds []done
 		seen := map[string]bool{}
 		for i, o := range orders {
-			if o.CheckoutToken == "" || !out[i].Outcome.Applied() || seen[checkoutLockKey(o.ShopID, o.CheckoutToken)] {
+			k := checkoutLockKey(o.ShopID, o.CheckoutToken)
+			if o.CheckoutToken == "" || !out[i].Outcome.Applied() || seen[k] {
 				continue
 			}
-			seen[checkoutLockKey(o.ShopID, o.CheckoutToken)] = true
+			seen[k] = true
 			ds = append(ds, done{ShopID: o.ShopID, Token: o.CheckoutToken, OrderID: o.OrderID, At: o.OrderCreatedAt.Truncate(time.Microsecond)})
 		}
 		if len(ds) == 0 {
 			return nil
 		}
-		cb, err := json.Marshal(ds)
-		if err != nil {
-			return err
-		}
 		return s.conn(ctx).Exec(`UPDATE checkouts c SET completed_at = COALESCE(c.completed_at, v.at), order_id = COALESCE(c.order_id, v.order_id), updated_at = ?
 			FROM jsonb_to_recordset(CAST(? AS jsonb)) AS v(shop_id bigint, token text, order_id bigint, at timestamptz)
-			WHERE c.shop_id = v.shop_id AND c.token = v.token AND (c.completed_at IS NULL OR c.order_id IS NULL)`, now, string(cb)).Error
+			WHERE c.shop_id = v.shop_id AND c.token = v.token AND (c.completed_at IS NULL OR c.order_id IS NULL)`, now, jsonArg(ds)).Error
 	})
 	if err != nil {
 		if len(orders) == 1 {
